@@ -1,0 +1,111 @@
+"""Build the Bolt `AsyncApp` and the aiohttp web application that serves it.
+
+Listeners are not defined here: `handlers.register` wires them onto the app this module builds.
+This module owns the one error handler that decides what users see.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.errors import BotError
+from bot.logs import get_logger
+from bot.render import Message, error_message
+from bot.settings import SlackSettings
+
+log = get_logger(__name__)
+
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+
+HealthCheck = Callable[[], Awaitable[bool]]
+
+
+def build_web_client(slack: SlackSettings, session: aiohttp.ClientSession) -> AsyncWebClient:
+    """The Slack Web API client: our one session, 429s retried after Retry-After."""
+    return AsyncWebClient(
+        token=slack.bot_token.get_secret_value(),
+        base_url=slack.api_url,
+        session=session,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+        ],
+    )
+
+
+def build_bolt_app(slack: SlackSettings, client: AsyncWebClient) -> AsyncApp:
+    app = AsyncApp(
+        client=client,
+        signing_secret=slack.signing_secret.get_secret_value(),
+        logger=logging.getLogger("slack_bolt"),
+        # Request verification stays on (the default): never turn it off.
+    )
+    app.error(handle_error)
+    return app
+
+
+def user_facing(error: Exception) -> tuple[Message, str | None]:
+    """What the user sees for `error`, and the reference id logged with unexpected ones."""
+    if isinstance(error, BotError):
+        return error_message(error.message, error.hint), None
+    reference = uuid.uuid4().hex[:8]
+    return (
+        error_message(
+            f"Something went wrong on our side (reference {reference}).",
+            "Try again; if it keeps happening, give the reference to whoever runs the bot.",
+        ),
+        reference,
+    )
+
+
+async def handle_error(
+    error: Exception, body: Mapping[str, Any], respond: AsyncRespond | None, client: AsyncWebClient
+) -> None:
+    """The one error handler: known errors become a short actionable message; anything else gets
+    a reference id that is also in the logs. No exception text or trace ever reaches Slack."""
+    message, reference = user_facing(error)
+    if reference is not None:
+        log.error("unhandled_error", reference=reference, exc_info=error)
+    else:
+        log.info("user_error", error=type(error).__name__, message=getattr(error, "message", ""))
+    try:
+        if respond is not None and body.get("response_url"):
+            await respond(text=message.text, blocks=message.blocks, replace_original=False)
+            return
+        event = body.get("event")
+        if isinstance(event, Mapping) and event.get("channel") and event.get("ts"):
+            await client.chat_postMessage(
+                channel=str(event["channel"]),
+                thread_ts=str(event.get("thread_ts") or event["ts"]),
+                text=message.text,
+                blocks=message.blocks,
+            )
+    except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+        log.warning("error_reply_failed", error=type(exc).__name__, reference=reference)
+
+
+def build_web_app(app: AsyncApp, health: HealthCheck) -> web.Application:
+    """Bolt's own aiohttp app on /slack/events, plus /healthz (no Slack I/O, no signature)."""
+    web_app = app.web_app(path=EVENTS_PATH)
+
+    async def healthz(_: web.Request) -> web.Response:
+        ok = await health()
+        return web.json_response({"ok": ok}, status=200 if ok else 503)
+
+    web_app.router.add_get(HEALTH_PATH, healthz)
+    return web_app

@@ -1,0 +1,99 @@
+"""The `mde-bot` command line.
+
+    mde-bot serve       the bot, with settings from the environment / .env
+    mde-bot demo        simulator + bot + Slack stand-in, end to end, offline; exits 0
+    mde-bot simulator   the MDE simulator alone; prints its URLs and CA path
+    mde-bot extract     indicators in stdin → JSON (`--jsonl`: one object per line)
+
+Configuration errors print one line and exit 2; nothing starts half-configured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Sequence
+
+from bot import logs
+from bot.errors import ConfigError
+from bot.runtime import Registrar, open_backend, serve_slack
+from bot.settings import load_bot_settings, load_connectors, load_slack_settings
+
+EXIT_CONFIG = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mde-bot", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the bot (HTTP on $PORT)")
+    demo = sub.add_parser("demo", help="end-to-end demo on embedded defaults, offline")
+    demo.add_argument("--verbose", action="store_true", help="show the bot's logs")
+    sim = sub.add_parser("simulator", help="run the MDE simulator alone")
+    sim.add_argument("--port", type=int, default=0, help="port (default: chosen by the OS)")
+    extract = sub.add_parser("extract", help="print the indicators found in stdin as JSON")
+    extract.add_argument("--jsonl", action="store_true", help="one JSON object per line")
+    return parser
+
+
+async def _until_stopped() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def _serve(register: Registrar) -> int:
+    slack = load_slack_settings()
+    settings = load_bot_settings()
+    connectors = load_connectors()
+    logs.configure(settings.log_level, settings.log_format)
+    async with open_backend(connectors) as backend, serve_slack(backend, slack, settings, register):
+        await _until_stopped()
+    return 0
+
+
+async def _simulator(port: int) -> int:
+    from bot.simulator import DEMO_CLIENT_ID, Simulator
+
+    sim = await Simulator().start(port=port)
+    try:
+        print(f"MDE simulator on {sim.base_url}", flush=True)
+        print(f"  CA bundle     {sim.ca_path}")
+        print(f"  API           {sim.api_url}/api/machines")
+        for tenant in sim.tenants.values():
+            print(f"  tenant {tenant.name:<10} authority {sim.authority(tenant.tenant_id)}")
+        print(f"  client id     {DEMO_CLIENT_ID} (secret: see bot/simulator/server.py)")
+        print("Ctrl-C to stop.", flush=True)
+        await _until_stopped()
+    finally:
+        await sim.stop()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None, *, register: Registrar | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "extract":
+            from bot.indicators import extract_command
+
+            return extract_command(sys.stdin, sys.stdout, jsonl=args.jsonl)
+        if args.command == "simulator":
+            logs.configure("WARNING")
+            with contextlib.suppress(KeyboardInterrupt):
+                return asyncio.run(_simulator(args.port))
+            return 0
+        if register is None:
+            raise ConfigError("no Slack listeners to run: start the bot with the mde-bot command")
+        if args.command == "demo":
+            from bot.demo import run_demo
+
+            logs.configure("INFO" if args.verbose else "WARNING")
+            return asyncio.run(run_demo(register))
+        return asyncio.run(_serve(register))
+    except ConfigError as exc:
+        print(f"mde-bot: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG

@@ -1,0 +1,97 @@
+"""The bot's error tree. Foreign errors (aiohttp, msal, pydantic) are translated into it once,
+at the boundary where they occur; everything above that boundary speaks only these types.
+
+    BotError                      base; `message` is safe to show a user, `hint` says what to do
+    ├── ConfigError               settings that cannot work; stops start-up with one line
+    ├── InputError                user input we cannot act on (bad indicator, unknown command)
+    └── MdeError                  a connector's call failed; carries the connector alias
+        ├── MdeAuthError          no token: bad tenant, client id or secret (AADSTS code kept)
+        ├── MdeForbidden          token fine, permission or licence missing (roles kept)
+        ├── MdeNotFound           the entity does not exist
+        ├── MdeBadRequest         MDE rejected the request (malformed identifier, OData)
+        ├── MdeRateLimited        429; `retry_after` seconds
+        └── MdeUnavailable        5xx, timeouts, connection errors, after bounded retries
+
+No error ever carries a token, a secret or a raw response body.
+"""
+
+from __future__ import annotations
+
+
+class BotError(Exception):
+    """Base of every error the bot raises on purpose."""
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} — {self.hint}" if self.hint else self.message
+
+
+class ConfigError(BotError):
+    """A setting is missing, malformed or a placeholder."""
+
+
+class InputError(BotError):
+    """User input the bot cannot act on."""
+
+
+class MdeError(BotError):
+    """A call to one MDE connector failed."""
+
+    def __init__(self, connector: str, message: str, *, hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.connector = connector
+
+
+class MdeAuthError(MdeError):
+    """The token request failed (bad tenant, app or secret)."""
+
+    def __init__(self, connector: str, message: str, *, code: str = "", hint: str = "") -> None:
+        super().__init__(connector, message, hint=hint)
+        self.code = code  # e.g. "AADSTS7000215"
+
+
+class MdeForbidden(MdeError):
+    """403: the app lacks a role, or the tenant lacks a licence or feature."""
+
+    def __init__(
+        self,
+        connector: str,
+        message: str,
+        *,
+        missing_roles: tuple[str, ...] = (),
+        code: str = "Forbidden",
+        hint: str = "",
+    ) -> None:
+        super().__init__(connector, message, hint=hint)
+        self.missing_roles = missing_roles
+        self.code = code
+
+
+class MdeNotFound(MdeError):
+    """404: the device, alert or file is unknown to MDE."""
+
+
+class MdeBadRequest(MdeError):
+    """400: MDE rejected the identifier or query."""
+
+    def __init__(self, connector: str, message: str, *, code: str = "", hint: str = "") -> None:
+        super().__init__(connector, message, hint=hint)
+        self.code = code
+
+
+class MdeRateLimited(MdeError):
+    """429 after our retries, or our own budget would be exceeded for too long."""
+
+    def __init__(self, connector: str, retry_after: float, *, hint: str = "") -> None:
+        super().__init__(
+            connector, f"MDE is throttling requests; retry in {retry_after:.0f} s", hint=hint
+        )
+        self.retry_after = retry_after
+
+
+class MdeUnavailable(MdeError):
+    """5xx, timeouts or connection errors that outlasted the retries."""

@@ -1,0 +1,92 @@
+"""Validation and OData building: nothing from a user reaches a URL path or a `$filter` unless it
+passed one of these checks first. Pure functions."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable
+
+from bot.errors import InputError
+
+_HEX = {32: "md5", 40: "sha1", 64: "sha256"}
+_HEX_RE = re.compile(r"^[0-9a-fA-F]+$")
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+_MACHINE_ID = re.compile(r"^[0-9a-f]{40}$")
+_ALERT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+
+# Longest `$filter` we send: comfortably below URL limits of proxies and of MDE itself.
+MAX_FILTER_CHARS = 2000
+
+
+def odata_string(value: str) -> str:
+    """An OData string literal: quoted, with embedded quotes doubled."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def any_equal(field: str, values: Iterable[str]) -> str:
+    """`field eq 'a' or field eq 'b' ...` for a validated field name."""
+    return " or ".join(f"{field} eq {odata_string(v)}" for v in values)
+
+
+def any_prefix(field: str, values: Iterable[str]) -> str:
+    return " or ".join(f"startswith({field},{odata_string(v)})" for v in values)
+
+
+def chunks_for_filter(values: list[str], clause_chars: int) -> list[list[str]]:
+    """Split `values` so that each `or` filter built from them stays under MAX_FILTER_CHARS."""
+    chunks: list[list[str]] = []
+    current: list[str] = []
+    length = 0
+    for value in values:
+        cost = clause_chars + len(value) + 4  # " or " between clauses
+        if current and length + cost > MAX_FILTER_CHARS:
+            chunks.append(current)
+            current, length = [], 0
+        current.append(value)
+        length += cost
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def ip(value: str) -> str:
+    try:
+        return ipaddress.ip_address(value).compressed
+    except ValueError:
+        raise InputError(f"{value!r} is not an IP address") from None
+
+
+def is_internal_ip(value: str) -> bool:
+    """Private, link-local or loopback: addresses MDE records as a device's `lastIpAddress`."""
+    address = ipaddress.ip_address(value)
+    return address.is_private or address.is_link_local or address.is_loopback
+
+
+def hostname(value: str) -> str:
+    name = value.strip().rstrip(".").lower()
+    labels = name.split(".")
+    if not name or len(name) > 253 or not all(_LABEL.match(label) for label in labels):
+        raise InputError(f"{value!r} is not a host name")
+    return name
+
+
+def file_hash(value: str) -> tuple[str, str]:
+    """(kind, lower-case hex) for an MD5, SHA-1 or SHA-256."""
+    kind = _HEX.get(len(value))
+    if kind is None or not _HEX_RE.match(value):
+        raise InputError(f"{value!r} is not an MD5, SHA-1 or SHA-256 hash")
+    return kind, value.lower()
+
+
+def machine_id(value: str) -> str:
+    value = value.lower()
+    if not _MACHINE_ID.match(value):
+        raise InputError(f"{value!r} is not an MDE device id")
+    return value
+
+
+def alert_id(value: str) -> str:
+    if not _ALERT_ID.match(value):
+        raise InputError(f"{value!r} is not an MDE alert id")
+    return value

@@ -1,0 +1,48 @@
+"""PURE: safe pieces of Slack mrkdwn.
+
+Every string that came from MDE, from a user or from an indicator goes through `escape` (or
+`code`) before it is placed in mrkdwn: that defuses `<!channel>`, `<@U…>`, `<https://x|y>` and the
+rest of Slack's control sequences. Indicators are also defanged, so nobody taps a live malicious
+link on a phone.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+_SAFE_URL = re.compile(r"^https://[A-Za-z0-9.-]+(?::\d+)?(?:/[A-Za-z0-9._~%!$&'()*+,;=:@/?-]*)?$")
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters, `&` first."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def code(text: str) -> str:
+    """Inline code: escaped, and a backtick in the data cannot close the span."""
+    return "`" + escape(text.replace("`", "ˋ")) + "`"  # noqa: RUF001 - a look-alike on purpose
+
+
+def link(url: str, label: str) -> str:
+    """A link to one of our own, trusted URLs (the Defender portal); the label is escaped and
+    cannot carry `|` or `>`. Untrusted URLs are never linked: they are defanged instead."""
+    if not _SAFE_URL.match(url):
+        return escape(label)
+    return f"<{escape(url)}|{escape(label.replace('|', '/'))}>"
+
+
+def defang(value: str) -> str:
+    """`10.0.0.1` → `10[.]0[.]0[.]1`, `https://evil.com` → `hxxps://evil[.]com`."""
+    value = re.sub(r"^http", "hxxp", value, flags=re.IGNORECASE)
+    value = value.replace("://", "[://]") if value.lower().startswith("hxxp") else value
+    return value.replace(".", "[.]")
+
+
+def date(epoch_ms: int | None, *, style: str = "{date_short_pretty} {time}") -> str:
+    """A timestamp each reader sees in their own time zone, with a UTC fallback."""
+    if epoch_ms is None:
+        return "—"
+    seconds = epoch_ms // 1000
+    fallback = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{seconds}^{style}|{fallback}>"

@@ -1,0 +1,146 @@
+"""Composition: settings → session → MDE clients → service → Slack app → web server.
+
+`Backend` owns the process's one aiohttp session and the MDE clients (and the embedded simulator
+when no connector is configured). `SlackRuntime` adds the Bolt app and the HTTP server. Both are
+async context managers: what they start, they stop.
+
+Listeners are wired by a `Registrar` that the caller passes in (`handlers.register`): `bot/`
+never imports `handlers/`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+
+from bot.app import build_bolt_app, build_web_app, build_web_client
+from bot.inflight import InFlight
+from bot.logs import get_logger
+from bot.mde.auth import TokenProvider
+from bot.mde.client import MdeClient, tls_context
+from bot.service import EnrichmentService
+from bot.settings import BotSettings, ConnectorSettings, SlackSettings
+from bot.simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Simulator
+
+log = get_logger(__name__)
+
+SHUTDOWN_GRACE = 20.0  # seconds acknowledged lookups get to finish at shutdown
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What listeners need, handed to the registrar."""
+
+    enrichment: EnrichmentService
+    settings: BotSettings
+    inflight: InFlight = field(default_factory=InFlight)
+
+
+Registrar = Callable[[AsyncApp, Services], None]
+
+
+def simulator_connectors(simulator: Simulator) -> list[ConnectorSettings]:
+    """One connector per simulated tenant, as an operator would configure them."""
+    return [
+        ConnectorSettings.model_validate(
+            {
+                "alias": tenant.name,
+                "tenant_id": tenant.tenant_id,
+                "client_id": DEMO_CLIENT_ID,
+                "client_secret": DEMO_CLIENT_SECRET,
+                "api_url": simulator.api_url,
+                "authority": simulator.authority(tenant.tenant_id),
+                "ca_bundle": simulator.ca_path,
+            }
+        )
+        for tenant in simulator.tenants.values()
+        if tenant.licensed
+    ]
+
+
+@dataclass
+class Backend:
+    session: aiohttp.ClientSession
+    clients: list[MdeClient]
+    demo: bool
+    simulator: Simulator | None = None
+
+
+async def build_clients(
+    connectors: Sequence[ConnectorSettings], session: aiohttp.ClientSession
+) -> list[MdeClient]:
+    clients = []
+    for connector in connectors:
+        if not connector.enabled:
+            continue
+        ssl_context = await asyncio.to_thread(tls_context, connector)
+        tokens = TokenProvider(connector)
+        clients.append(MdeClient(connector, session, tokens, ssl_context=ssl_context))
+    return clients
+
+
+@contextlib.asynccontextmanager
+async def open_backend(
+    connectors: Sequence[ConnectorSettings], *, simulator: Simulator | None = None
+) -> AsyncIterator[Backend]:
+    """The MDE side. With no connector configured, the embedded simulator answers (demo data):
+    `simulator` if one is given (already started, and left running), else one of our own."""
+    async with contextlib.AsyncExitStack() as stack:
+        demo = not connectors
+        if demo:
+            if simulator is None:
+                simulator = await stack.enter_async_context(Simulator())
+            connectors = simulator_connectors(simulator)
+            log.info("demo_backend", simulator=simulator.base_url)
+        session = await stack.enter_async_context(aiohttp.ClientSession())
+        clients = await build_clients(connectors, session)
+        for client in clients:
+            stack.callback(client.tokens.close)
+        yield Backend(session, clients, demo, simulator if demo else None)
+
+
+@dataclass
+class SlackRuntime:
+    app: AsyncApp
+    url: str  # where Slack (or the stand-in) sends requests: .../slack/events
+
+
+@contextlib.asynccontextmanager
+async def serve_slack(
+    backend: Backend,
+    slack: SlackSettings,
+    settings: BotSettings,
+    register: Registrar,
+    *,
+    host: str = "0.0.0.0",  # noqa: S104 - a web process listens on every interface
+    port: int | None = None,
+) -> AsyncIterator[SlackRuntime]:
+    """The Bolt app behind an aiohttp server on `port` (0: chosen by the OS)."""
+    client = build_web_client(slack, backend.session)
+    app = build_bolt_app(slack, client)
+    services = Services(EnrichmentService(backend.clients, demo=backend.demo), settings)
+    register(app, services)
+
+    async def healthy() -> bool:
+        return not backend.session.closed
+
+    runner = web.AppRunner(build_web_app(app, healthy), access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, settings.port if port is None else port)
+        await site.start()
+        bound_host, bound_port = runner.addresses[0][:2]
+        shown = "127.0.0.1" if bound_host in {"0.0.0.0", "::"} else bound_host  # noqa: S104
+        url = f"http://{shown}:{bound_port}/slack/events"
+        log.info("listening", url=url, connectors=[c.alias for c in backend.clients])
+        yield SlackRuntime(app, url)
+    finally:
+        await runner.cleanup()  # no new requests from here on
+        if not await services.inflight.drain(SHUTDOWN_GRACE):
+            log.warning("shutdown_with_work_in_flight", listeners=services.inflight.count)

@@ -1,0 +1,296 @@
+"""A local stand-in for Slack, over real HTTP on loopback, for the demo and the tests.
+
+It plays both sides of Slack:
+- the Web API the bot calls (`/api/{method}`) and the `response_url` receiver
+  (`/response/{token}`), recording everything the bot sends;
+- the sender of requests to the bot: slash commands, events and button clicks, signed with the
+  signing secret exactly as Slack signs them (`v0=` HMAC-SHA256 over `v0:{ts}:{body}`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+from aiohttp import web
+from slack_sdk.signature import SignatureVerifier
+
+BOT_USER_ID = "UMDEBOT01"
+BOT_ID = "BMDEBOT01"
+TEAM_ID = "T0INCIDENT"
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """One thing the bot sent to Slack."""
+
+    via: str  # "api" or "response_url"
+    method: str  # Web API method, or the response_url token
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """Slack's view of the bot's HTTP answer to a request it sent."""
+
+    status: int
+    body: str
+
+    def message(self) -> dict[str, Any]:
+        """The body as the message Slack would show: JSON, or plain text (an ephemeral note)."""
+        if not self.body:
+            return {}
+        try:
+            parsed = json.loads(self.body)
+        except ValueError:
+            return {"text": self.body}
+        return parsed if isinstance(parsed, dict) else {"text": self.body}
+
+
+@dataclass
+class SlackStandIn:
+    signing_secret: str
+    posts: list[Post] = field(default_factory=list)
+    rate_limit_next: dict[str, int] = field(default_factory=dict)  # method → 429s to answer
+    usergroups: dict[str, list[str]] = field(default_factory=dict)
+    base_url: str = ""
+    _runner: web.AppRunner | None = None
+    _session: aiohttp.ClientSession | None = None
+    _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> SlackStandIn:
+        app = web.Application()
+        app.add_routes(
+            [
+                web.route("*", "/api/{method}", self._api),
+                web.post("/response/{token}", self._response_url),
+            ]
+        )
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.base_url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        self._session = aiohttp.ClientSession()
+        return self
+
+    async def stop(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def __aenter__(self) -> SlackStandIn:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}/api/"
+
+    def response_url(self) -> str:
+        return f"{self.base_url}/response/{secrets.token_hex(8)}"
+
+    # ------------------------------------------------------------------ the Web API side
+
+    async def _payload(self, request: web.Request) -> dict[str, Any]:
+        payload: dict[str, Any] = dict(request.query)
+        if request.content_type == "application/json":
+            payload.update(await request.json())
+        elif request.can_read_body:
+            payload.update({k: str(v) for k, v in (await request.post()).items()})
+        for key in ("blocks", "attachments"):
+            if isinstance(payload.get(key), str):
+                payload[key] = json.loads(payload[key])
+        return payload
+
+    def _record(self, post: Post) -> None:
+        self.posts.append(post)
+        self._changed.set()
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        payload = await self._payload(request)
+        if self.rate_limit_next.get(method, 0) > 0:
+            self.rate_limit_next[method] -= 1
+            self._record(Post("api-429", method, payload))
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}
+            )
+        self._record(Post("api", method, payload))
+        return web.json_response(self._answer(method, payload))
+
+    def _answer(self, method: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+        ts = f"{int(time.time())}.{next(self._ts):06d}"
+        canned: dict[str, dict[str, Any]] = {
+            "auth.test": {
+                "ok": True,
+                "url": "https://incident.slack.com/",
+                "team": "Incident Response",
+                "user": "mde",
+                "team_id": TEAM_ID,
+                "user_id": BOT_USER_ID,
+                "bot_id": BOT_ID,
+            },
+            "chat.postMessage": {"ok": True, "channel": payload.get("channel"), "ts": ts},
+            "chat.postEphemeral": {"ok": True, "message_ts": ts},
+            "chat.update": {"ok": True, "channel": payload.get("channel"), "ts": payload.get("ts")},
+            "files.getUploadURLExternal": {
+                "ok": True,
+                "upload_url": f"{self.base_url}/api/upload.bin",
+                "file_id": "F0UPLOAD01",
+            },
+            "upload.bin": {"ok": True},
+            "files.completeUploadExternal": {"ok": True, "files": [{"id": "F0UPLOAD01"}]},
+            "usergroups.users.list": {
+                "ok": True,
+                "users": self.usergroups.get(str(payload.get("usergroup", "")), []),
+            },
+        }
+        return canned.get(method, {"ok": False, "error": "unknown_method"})
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        self._record(Post("response_url", request.match_info["token"], await request.json()))
+        return web.Response(text="ok")
+
+    # ------------------------------------------------------------------ what was posted
+
+    def calls(self, method: str) -> list[dict[str, Any]]:
+        return [p.payload for p in self.posts if p.via == "api" and p.method == method]
+
+    def responses(self) -> list[dict[str, Any]]:
+        return [p.payload for p in self.posts if p.via == "response_url"]
+
+    def messages(self) -> list[dict[str, Any]]:
+        """Everything the bot posted for people to read, in order."""
+        readable = {"chat.postMessage", "chat.postEphemeral", "chat.update"}
+        return [
+            p.payload
+            for p in self.posts
+            if p.via == "response_url" or (p.via == "api" and p.method in readable)
+        ]
+
+    async def wait_for(self, predicate: Callable[[], bool], within: float = 10.0) -> None:
+        """Until `predicate()` holds; TimeoutError after `within` seconds."""
+        async with asyncio.timeout(within):
+            while True:
+                self._changed.clear()
+                if predicate():
+                    return
+                await self._changed.wait()
+
+    # ------------------------------------------------------------------ the sender side
+
+    def sign(self, body: str, timestamp: int | None = None) -> dict[str, str]:
+        ts = str(int(time.time()) if timestamp is None else timestamp)
+        signature = SignatureVerifier(self.signing_secret).generate_signature(
+            timestamp=ts, body=body
+        )
+        return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": str(signature)}
+
+    async def send(
+        self,
+        bot_url: str,
+        body: str,
+        content_type: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        timestamp: int | None = None,
+    ) -> Reply:
+        assert self._session is not None, "start() the stand-in first"
+        all_headers = {"Content-Type": content_type, **self.sign(body, timestamp)}
+        all_headers.update(headers or {})
+        async with self._session.post(bot_url, data=body.encode(), headers=all_headers) as resp:
+            return Reply(resp.status, await resp.text())
+
+    async def command(
+        self,
+        bot_url: str,
+        text: str,
+        *,
+        user_id: str = "U0RESPONDER",
+        channel_id: str = "C0INCIDENT",
+        command: str = "/mde",
+        response_url: str | None = None,
+        timestamp: int | None = None,
+        **extra: Any,
+    ) -> Reply:
+        form = {
+            "token": "legacy-verification-token-unused",
+            "team_id": TEAM_ID,
+            "team_domain": "incident",
+            "channel_id": channel_id,
+            "channel_name": "incident",
+            "user_id": user_id,
+            "user_name": "responder",
+            "command": command,
+            "text": text,
+            "api_app_id": "A0MDEBOT01",
+            "response_url": response_url or self.response_url(),
+            "trigger_id": f"{int(time.time())}.trigger",
+            **extra,
+        }
+        body = urlencode(form)
+        return await self.send(
+            bot_url, body, "application/x-www-form-urlencoded", timestamp=timestamp
+        )
+
+    async def event(
+        self,
+        bot_url: str,
+        event: Mapping[str, Any],
+        *,
+        event_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Reply:
+        envelope = {
+            "token": "legacy-verification-token-unused",
+            "team_id": TEAM_ID,
+            "api_app_id": "A0MDEBOT01",
+            "event": dict(event),
+            "type": "event_callback",
+            "event_id": event_id or f"Ev{secrets.token_hex(5).upper()}",
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}],
+        }
+        return await self.send(bot_url, json.dumps(envelope), "application/json", headers=headers)
+
+    async def message(
+        self,
+        bot_url: str,
+        text: str,
+        *,
+        channel: str = "C0INCIDENT",
+        user: str = "U0RESPONDER",
+        ts: str | None = None,
+        **extra: Any,
+    ) -> Reply:
+        """A new message pasted into a channel, as the Events API delivers it."""
+        event = {
+            "type": "message",
+            "channel": channel,
+            "user": user,
+            "text": text,
+            "ts": ts or f"{int(time.time())}.{next(self._ts):06d}",
+            "channel_type": "channel",
+            **extra,
+        }
+        return await self.event(bot_url, event)
+
+    async def action(self, bot_url: str, payload: Mapping[str, Any]) -> Reply:
+        """A block_actions click (interactivity payload, form-encoded like Slack's)."""
+        body = urlencode({"payload": json.dumps(payload)})
+        return await self.send(bot_url, body, "application/x-www-form-urlencoded")

@@ -1,0 +1,23 @@
+"""Slack listeners: thin (ack → parse → call the service → render → respond).
+
+`register` wires every listener onto the app `bot.runtime` builds; `main` is the `mde-bot`
+console script, which hands `register` to the CLI so that `bot/` never imports `handlers/`.
+"""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.runtime import Services
+from handlers import commands, messages
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    commands.register(app, services)
+    messages.register(app, services)  # last: its catch-all absorbs the events nobody handles
+
+
+def main() -> None:
+    from bot.cli import main as cli_main
+
+    raise SystemExit(cli_main(register=register))

@@ -1,0 +1,84 @@
+"""Shared fixtures: the MDE simulator, the Slack stand-in and the bot between them, all real
+servers on loopback. Nothing here mocks the bot's own code."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+
+from bot.runtime import Backend, SlackRuntime, open_backend, serve_slack
+from bot.settings import BotSettings, SlackSettings
+from bot.simulator import Simulator
+from bot.slack_standin import SlackStandIn
+from handlers import register
+
+_SCRUBBED_PREFIXES = ("SLACK_", "MDE_", "BOT_")
+
+
+@pytest.fixture(autouse=True)
+def scrubbed_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the developer's Slack, MDE or bot settings."""
+    for name in list(os.environ):
+        if name.startswith(_SCRUBBED_PREFIXES) or name == "PORT":
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+async def simulator() -> AsyncIterator[Simulator]:
+    async with Simulator() as sim:
+        yield sim
+
+
+@pytest.fixture
+def signing_secret() -> str:
+    return secrets.token_hex(16)
+
+
+@pytest.fixture
+async def slack(signing_secret: str) -> AsyncIterator[SlackStandIn]:
+    async with SlackStandIn(signing_secret=signing_secret) as standin:
+        yield standin
+
+
+@dataclass
+class Stack:
+    """The bot wired to the simulator and the stand-in, as the demo runs it."""
+
+    simulator: Simulator
+    slack: SlackStandIn
+    backend: Backend
+    runtime: SlackRuntime
+
+    @property
+    def url(self) -> str:
+        return self.runtime.url
+
+
+def bot_settings(**overrides: object) -> BotSettings:
+    return BotSettings(_env_file=None, **overrides)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings() -> BotSettings:
+    return bot_settings()
+
+
+@pytest.fixture
+async def stack(
+    simulator: Simulator, slack: SlackStandIn, signing_secret: str, settings: BotSettings
+) -> AsyncIterator[Stack]:
+    slack_settings = SlackSettings(
+        bot_token="xoxb-test-0000000000-local",  # type: ignore[arg-type]
+        signing_secret=signing_secret,  # type: ignore[arg-type]
+        api_url=slack.api_url,
+        _env_file=None,
+    )
+    async with (
+        open_backend([], simulator=simulator) as backend,
+        serve_slack(backend, slack_settings, settings, register, host="127.0.0.1", port=0) as rt,
+    ):
+        yield Stack(simulator, slack, backend, rt)
