@@ -195,3 +195,8 @@ def fabrikam() -> Tenant:
 def unlicensed() -> Tenant:
     """A tenant that issues tokens but has no MDE licence: every API call answers 403."""
     return Tenant(UNLICENSED_TENANT, "unlicensed", licensed=False)
+
+
+def seeded_tenants() -> list[Tenant]:
+    """Every tenant the default simulator serves."""
+    return [contoso(), fabrikam(), unlicensed()]
