@@ -1,0 +1,108 @@
+"""Small pure helpers the MDE → OCSF mappings share: times, enum keys, IPs, MACs, hashes."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot import ocsf
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NOT_ALNUM = re.compile(r"[^0-9a-z]")
+_HEX = re.compile(r"^[0-9a-fA-F]+$")
+
+PRODUCT_NAME = "Microsoft Defender for Endpoint"
+
+
+def epoch_ms(value: datetime | None) -> int | None:
+    """OCSF `timestamp_t`: integer milliseconds since the epoch (naive times are UTC)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return (value - _EPOCH) // timedelta(milliseconds=1)
+
+
+def mde_time(value: datetime | None) -> str | None:
+    """A datetime in MDE's own text form, seven fractional digits: `2021-01-26T20:33:57.7220230Z`.
+
+    The model keeps microseconds, so the seventh digit of the original is always 0 here."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return f"{value:%Y-%m-%dT%H:%M:%S}.{value.microsecond:06d}0Z"
+
+
+def key(value: str | None) -> str:
+    """How MDE enum strings are matched: case-insensitive, punctuation and spaces ignored
+    (`InProgress`, `inProgress` and `in progress` are one key)."""
+    return _NOT_ALNUM.sub("", (value or "").lower())
+
+
+def ip_or_none(value: str | None) -> str | None:
+    """The address if it is one OCSF's `ip_t` accepts, else None (never a malformed `ip`)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return None
+    return value if ocsf.is_ip(value) else None
+
+
+def mac_or_none(value: str | None) -> str | None:
+    """MDE's `000C29897942` → OCSF `mac_t` `00:0C:29:89:79:42`; None if it is no MAC."""
+    digits = re.sub(r"[-:.\s]", "", value or "").upper()
+    if len(digits) != 12 or not _HEX.match(digits):
+        return None
+    return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
+
+
+_HASH_LENGTH = {
+    ocsf.HashAlgorithmId.MD5: 32,
+    ocsf.HashAlgorithmId.SHA1: 40,
+    ocsf.HashAlgorithmId.SHA256: 64,
+}
+
+
+def fingerprints(
+    *, sha1: str | None = None, sha256: str | None = None, md5: str | None = None
+) -> tuple[ocsf.Fingerprint, ...] | None:
+    """Content hashes as `file.hashes[]` (ocsf.md §4); malformed values are left out."""
+    found = []
+    for algorithm, value in (
+        (ocsf.HashAlgorithmId.SHA1, sha1),
+        (ocsf.HashAlgorithmId.SHA256, sha256),
+        (ocsf.HashAlgorithmId.MD5, md5),
+    ):
+        if value and len(value) == _HASH_LENGTH[algorithm] and _HEX.match(value):
+            found.append(ocsf.Fingerprint(algorithm_id=algorithm, value=value.lower()))
+    return tuple(found) or None
+
+
+def version_at_least(version: str, minimum: tuple[int, int]) -> bool:
+    """`"1.8.0"` ≥ (1, 6)? Decides whether 1.6+ enum values may be emitted."""
+    parts = re.findall(r"\d+", version)[:2]
+    return tuple(int(p) for p in parts) >= minimum
+
+
+def compact(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The entries that carry something (no None, no empty list)."""
+    return {k: v for k, v in values.items() if v is not None and v != [] and v != ()}
+
+
+def dedupe(observables: Iterable[ocsf.Observable]) -> tuple[ocsf.Observable, ...] | None:
+    """One observable per (type, value), the first path kept."""
+    seen: dict[tuple[int, str | None], ocsf.Observable] = {}
+    for item in observables:
+        seen.setdefault((item.type_id, item.value), item)
+    return tuple(seen.values()) or None
+
+
+def observable(type_id: ocsf.ObservableTypeId, name: str, value: Any) -> ocsf.Observable | None:
+    return None if value is None else ocsf.Observable(type_id=type_id, name=name, value=str(value))
