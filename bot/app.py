@@ -59,10 +59,26 @@ def build_bolt_app(slack: SlackSettings, client: AsyncWebClient) -> AsyncApp:
     return app
 
 
+NOT_IN_CHANNEL = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
+
+
+def _slack_error(error: SlackApiError) -> str:
+    response = error.response
+    data = response.data if response is not None else {}
+    return str(data.get("error", "")) if isinstance(data, dict) else ""
+
+
 def user_facing(error: Exception) -> tuple[Message, str | None]:
     """What the user sees for `error`, and the reference id logged with unexpected ones."""
     if isinstance(error, BotError):
         return error_message(error.message, error.hint), None
+    if isinstance(error, SlackApiError) and _slack_error(error) in NOT_IN_CHANNEL:
+        return (
+            error_message(
+                "I can't post in this channel.", "Invite me with /invite @mde and try again."
+            ),
+            None,
+        )
     reference = uuid.uuid4().hex[:8]
     return (
         error_message(

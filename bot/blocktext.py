@@ -36,7 +36,10 @@ def blocks_to_text(blocks: Iterable[Mapping[str, Any]], *, indent: str = "  ") -
             lines.append(indent + "─" * 40)
         elif kind in {"section", "header"}:
             if text := _text(block.get("text")):
-                lines.extend(indent + line for line in text.splitlines())
+                text_lines = text.splitlines()
+                if accessory := block.get("accessory"):
+                    text_lines[0] += f"  [{_text(accessory.get('text'))}]"
+                lines.extend(indent + line for line in text_lines)
             for field in block.get("fields", []):
                 label, _, value = _text(field).partition("\n")
                 lines.append(f"{indent}{label + ':':<12} {value}".rstrip())

@@ -4,6 +4,8 @@
     mde-bot demo        simulator + bot + Slack stand-in, end to end, offline; exits 0
     mde-bot simulator   the MDE simulator alone; prints its URLs and CA path
     mde-bot extract     indicators in stdin → JSON (`--jsonl`: one object per line)
+    mde-bot enrich      look up the indicators in a text; OCSF, text or Block Kit out
+    mde-bot check       test every MDE connection; exit 1 when anything is wrong
 
 Configuration errors print one line and exit 2; nothing starts half-configured.
 """
@@ -13,13 +15,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import signal
 import sys
 from collections.abc import Sequence
 
-from bot import logs
-from bot.errors import ConfigError
-from bot.runtime import Registrar, open_backend, serve_slack
+from bot import logs, render
+from bot.blocktext import blocks_to_text
+from bot.errors import ConfigError, InputError
+from bot.export import ocsf_events
+from bot.runtime import Registrar, Services, open_backend, serve_slack
 from bot.settings import load_bot_settings, load_connectors, load_slack_settings
 
 EXIT_CONFIG = 2
@@ -35,6 +40,12 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--port", type=int, default=0, help="port (default: chosen by the OS)")
     extract = sub.add_parser("extract", help="print the indicators found in stdin as JSON")
     extract.add_argument("--jsonl", action="store_true", help="one JSON object per line")
+    enrich = sub.add_parser("enrich", help="look up the indicators in TEXT (or stdin)")
+    enrich.add_argument("text", nargs="?", help="the text; read from stdin when absent")
+    enrich.add_argument("--format", choices=["ocsf", "text", "blocks"], default="text")
+    enrich.add_argument("--tenant", action="append", default=[], help="ask only this tenant")
+    check = sub.add_parser("check", help="test the MDE connections")
+    check.add_argument("--tenant", action="append", default=[], help="check only this tenant")
     return parser
 
 
@@ -51,9 +62,35 @@ async def _serve(register: Registrar) -> int:
     settings = load_bot_settings()
     connectors = load_connectors()
     logs.configure(settings.log_level, settings.log_format)
-    async with open_backend(connectors) as backend, serve_slack(backend, slack, settings, register):
+    async with (
+        open_backend(connectors, settings) as backend,
+        serve_slack(backend, slack, settings, register),
+    ):
         await _until_stopped()
     return 0
+
+
+async def _enrich(text: str, fmt: str, tenants: list[str]) -> int:
+    settings = load_bot_settings()
+    async with open_backend(load_connectors(), settings) as backend:
+        service = Services.build(backend, settings).enrichment
+        report = await service.lookup(await service.extract(text), tenants=tenants)
+    if fmt == "ocsf":
+        for event in ocsf_events(report):
+            print(json.dumps(event, separators=(",", ":")))
+    elif fmt == "blocks":
+        print(json.dumps(render.report_message(report).blocks, indent=2, ensure_ascii=False))
+    else:
+        print(blocks_to_text(render.report_message(report).blocks, indent=""))
+    return 0
+
+
+async def _check(tenants: list[str]) -> int:
+    settings = load_bot_settings()
+    async with open_backend(load_connectors(), settings) as backend:
+        report = await Services.build(backend, settings).enrichment.check(tenants)
+    print(blocks_to_text(render.check_message(report).blocks, indent=""))
+    return 0 if report.ok else 1
 
 
 async def _simulator(port: int) -> int:
@@ -81,6 +118,12 @@ def main(argv: Sequence[str] | None = None, *, register: Registrar | None = None
             from bot.indicators import extract_command
 
             return extract_command(sys.stdin, sys.stdout, jsonl=args.jsonl)
+        if args.command in {"enrich", "check"}:
+            logs.configure("WARNING")
+            if args.command == "check":
+                return asyncio.run(_check(args.tenant))
+            text = args.text if args.text is not None else sys.stdin.read()
+            return asyncio.run(_enrich(text, args.format, args.tenant))
         if args.command == "simulator":
             logs.configure("WARNING")
             with contextlib.suppress(KeyboardInterrupt):
@@ -96,4 +139,7 @@ def main(argv: Sequence[str] | None = None, *, register: Registrar | None = None
         return asyncio.run(_serve(register))
     except ConfigError as exc:
         print(f"mde-bot: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except InputError as exc:
+        print(f"mde-bot: {exc}", file=sys.stderr)
         return EXIT_CONFIG

@@ -36,14 +36,16 @@ async def run_demo(register: Registrar, out: TextIO = sys.stdout) -> int:
     async with contextlib.AsyncExitStack() as stack:
         slack = await stack.enter_async_context(SlackStandIn(signing_secret=secret))
         simulator = await stack.enter_async_context(Simulator())
-        backend = await stack.enter_async_context(open_backend([], simulator=simulator))
+        bot_settings = BotSettings(_env_file=None)
+        backend = await stack.enter_async_context(
+            open_backend([], bot_settings, simulator=simulator)
+        )
         slack_settings = SlackSettings(
             bot_token="xoxb-demo-0000000000-local",  # noqa: S106 - stand-in only
             signing_secret=secret,
             api_url=slack.api_url,
             _env_file=None,
         )
-        bot_settings = BotSettings(_env_file=None)
         runtime = await stack.enter_async_context(
             serve_slack(backend, slack_settings, bot_settings, register, host="127.0.0.1", port=0)
         )

@@ -1,14 +1,16 @@
 """What a lookup produced, for the renderer: finished OCSF models, grouped per connector.
 
-Plain frozen data; no I/O. The service builds it, `bot.render` turns it into Block Kit.
+Plain frozen data; no I/O. The service builds it, `bot.render` turns it into Block Kit and
+`bot.mde.normalize` into OCSF events.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bot import ocsf
 from bot.indicators import Indicator
+from bot.mde.models import FileInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,10 +23,32 @@ class Problem:
 
 
 @dataclass(frozen=True, slots=True)
+class Note:
+    """Why an indicator has no (complete) answer, e.g. 'external IP: no hunting permission'."""
+
+    indicator: Indicator
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class DeviceResult:
     device: ocsf.Device
-    findings: tuple[ocsf.DetectionFinding, ...] = ()
+    findings: tuple[ocsf.DetectionFinding, ...] = ()  # the device's alerts
     matched: tuple[Indicator, ...] = ()  # the indicators that led to this device
+    loose: bool = False  # matched by a host-name prefix only
+    alerts_known: bool = True  # False when the device's alerts were not fetched
+
+
+@dataclass(frozen=True, slots=True)
+class FindingResult:
+    finding: ocsf.DetectionFinding
+    matched: tuple[Indicator, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FileResult:
+    info: FileInfo
+    matched: tuple[Indicator, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,20 +57,41 @@ class ConnectorReport:
     portal_url: str
     tenant_id: str
     devices: tuple[DeviceResult, ...] = ()
-    problem: Problem | None = None
+    findings: tuple[FindingResult, ...] = ()  # alerts an indicator led to directly
+    files: tuple[FileResult, ...] = ()
+    notes: tuple[Note, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    more_devices: int = 0  # found but not shown (bounded work per message)
 
     def device_url(self, device_uid: str) -> str:
         return f"{self.portal_url}/machines/{device_uid}/overview?tid={self.tenant_id}"
+
+    @property
+    def found_anything(self) -> bool:
+        return bool(self.devices or self.findings or self.files)
+
+    def all_findings(self) -> list[ocsf.DetectionFinding]:
+        """Every distinct alert in this report, the devices' and the indicators'."""
+        seen: dict[str, ocsf.DetectionFinding] = {}
+        for device in self.devices:
+            for finding in device.findings:
+                seen.setdefault(finding.finding_info.uid, finding)
+        for result in self.findings:
+            seen.setdefault(result.finding.finding_info.uid, result.finding)
+        return list(seen.values())
 
 
 @dataclass(frozen=True, slots=True)
 class Report:
     indicators: tuple[Indicator, ...]
     connectors: tuple[ConnectorReport, ...] = ()
-    dropped: int = 0
+    dropped: int = 0  # indicators beyond the per-message cap
     demo: bool = False  # answered by the embedded simulator, not a real tenant
-    notes: tuple[str, ...] = field(default=())
 
     @property
     def found_anything(self) -> bool:
-        return any(c.devices for c in self.connectors)
+        return any(c.found_anything for c in self.connectors)
+
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        return tuple(p for c in self.connectors for p in c.problems)

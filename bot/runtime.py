@@ -12,19 +12,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
+from bot.access import Access, Seen
 from bot.app import build_bolt_app, build_web_app, build_web_client
 from bot.inflight import InFlight
 from bot.logs import get_logger
 from bot.mde.auth import TokenProvider
+from bot.mde.cache import TtlCache
 from bot.mde.client import MdeClient, tls_context
-from bot.service import EnrichmentService
+from bot.results import Report
+from bot.service import EnrichmentService, ExtractionOptions
 from bot.settings import BotSettings, ConnectorSettings, SlackSettings
 from bot.simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Simulator
 
@@ -33,13 +39,34 @@ log = get_logger(__name__)
 SHUTDOWN_GRACE = 20.0  # seconds acknowledged lookups get to finish at shutdown
 
 
+REPORT_TTL = 3600.0  # seconds a posted card's buttons can still expand it
+
+
 @dataclass(frozen=True, slots=True)
 class Services:
-    """What listeners need, handed to the registrar."""
+    """What listeners need, handed to the registrar. Built once per process."""
 
     enrichment: EnrichmentService
     settings: BotSettings
+    access: Access
+    seen: Seen = field(default_factory=Seen)
     inflight: InFlight = field(default_factory=InFlight)
+    # Posted reports, by the opaque id their buttons carry.
+    reports: TtlCache[Report] = field(
+        default_factory=lambda: TtlCache(ttl=REPORT_TTL, max_entries=500)
+    )
+
+    def remember(self, report: Report) -> str:
+        """Keep a posted report for its buttons; returns the opaque id they carry."""
+        report_id = secrets.token_hex(8)
+        self.reports.put(report_id, report)
+        return report_id
+
+    @classmethod
+    def build(cls, backend: Backend, settings: BotSettings) -> Services:
+        options = ExtractionOptions(tuple(settings.internal_domains), settings.max_indicators)
+        enrichment = EnrichmentService(backend.clients, demo=backend.demo, extraction=options)
+        return cls(enrichment, settings, Access(settings))
 
 
 Registrar = Callable[[AsyncApp, Services], None]
@@ -73,21 +100,27 @@ class Backend:
 
 
 async def build_clients(
-    connectors: Sequence[ConnectorSettings], session: aiohttp.ClientSession
+    connectors: Sequence[ConnectorSettings],
+    session: aiohttp.ClientSession,
+    settings: BotSettings,
 ) -> list[MdeClient]:
     clients = []
     for connector in connectors:
         if not connector.enabled:
             continue
         ssl_context = await asyncio.to_thread(tls_context, connector)
+        cache: TtlCache[Any] = TtlCache(ttl=settings.cache_ttl, max_entries=settings.cache_size)
         tokens = TokenProvider(connector)
-        clients.append(MdeClient(connector, session, tokens, ssl_context=ssl_context))
+        clients.append(MdeClient(connector, session, tokens, ssl_context=ssl_context, cache=cache))
     return clients
 
 
 @contextlib.asynccontextmanager
 async def open_backend(
-    connectors: Sequence[ConnectorSettings], *, simulator: Simulator | None = None
+    connectors: Sequence[ConnectorSettings],
+    settings: BotSettings,
+    *,
+    simulator: Simulator | None = None,
 ) -> AsyncIterator[Backend]:
     """The MDE side. With no connector configured, the embedded simulator answers (demo data):
     `simulator` if one is given (already started, and left running), else one of our own."""
@@ -99,7 +132,7 @@ async def open_backend(
             connectors = simulator_connectors(simulator)
             log.info("demo_backend", simulator=simulator.base_url)
         session = await stack.enter_async_context(aiohttp.ClientSession())
-        clients = await build_clients(connectors, session)
+        clients = await build_clients(connectors, session, settings)
         for client in clients:
             stack.callback(client.tokens.close)
         yield Backend(session, clients, demo, simulator if demo else None)
@@ -121,18 +154,27 @@ async def serve_slack(
     host: str = "0.0.0.0",  # noqa: S104 - a web process listens on every interface
     port: int | None = None,
 ) -> AsyncIterator[SlackRuntime]:
-    """The Bolt app behind an aiohttp server on `port` (0: chosen by the OS)."""
+    """The Bolt app behind an aiohttp server on `port` (0: chosen by the OS), plus a Socket Mode
+    connection when an app-level token is set (then /healthz reflects the socket)."""
     client = build_web_client(slack, backend.session)
     app = build_bolt_app(slack, client)
-    services = Services(EnrichmentService(backend.clients, demo=backend.demo), settings)
+    services = Services.build(backend, settings)
     register(app, services)
+    socket: AsyncSocketModeHandler | None = None
+    if slack.app_token is not None:
+        socket = AsyncSocketModeHandler(app, slack.app_token.get_secret_value())
 
     async def healthy() -> bool:
-        return not backend.session.closed
+        if backend.session.closed:
+            return False
+        return socket is None or bool(await socket.client.is_connected())
 
     runner = web.AppRunner(build_web_app(app, healthy), access_log=None)
     await runner.setup()
     try:
+        if socket is not None:
+            await socket.connect_async()  # type: ignore[no-untyped-call]  # slack_bolt lacks hints
+            log.info("socket_mode_connected")
         site = web.TCPSite(runner, host, settings.port if port is None else port)
         await site.start()
         bound_host, bound_port = runner.addresses[0][:2]
@@ -141,6 +183,8 @@ async def serve_slack(
         log.info("listening", url=url, connectors=[c.alias for c in backend.clients])
         yield SlackRuntime(app, url)
     finally:
+        if socket is not None:
+            await socket.close_async()  # type: ignore[no-untyped-call]  # slack_bolt lacks hints
         await runner.cleanup()  # no new requests from here on
         if not await services.inflight.drain(SHUTDOWN_GRACE):
             log.warning("shutdown_with_work_in_flight", listeners=services.inflight.count)

@@ -1,34 +1,57 @@
 """Indicators → MDE → OCSF. Knows nothing of Slack.
 
-Every enabled connector is asked concurrently; a connector that fails is reported beside the
-others' results and never hides them.
+Every enabled connector is asked concurrently; within a connector, every indicator's lookups
+run concurrently too, so a message costs about its longest chain of dependent calls. A failing
+connector, or a failing lookup, is reported beside the others' results and never hides them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from urllib.parse import urlsplit
 
-from bot.errors import MdeError
+from bot.check import CheckReport, run_check
+from bot.errors import InputError, MdeError
 from bot.indicators import DEFAULT_CAP, Extraction, Indicator, IndicatorType, extract
 from bot.logs import get_logger
-from bot.mde import lookups
+from bot.mde import lookups, query
 from bot.mde.client import MdeClient
+from bot.mde.models import Alert, FileInfo, Machine
 from bot.mde.normalize import device_from_machine, finding_from_alert
-from bot.results import ConnectorReport, DeviceResult, Problem, Report
+from bot.results import (
+    ConnectorReport,
+    DeviceResult,
+    FileResult,
+    FindingResult,
+    Note,
+    Problem,
+    Report,
+)
 
 log = get_logger(__name__)
 
 # Extraction is pure CPU; below this size it is cheaper to run it inline than to hop threads.
 INLINE_EXTRACTION_CHARS = 4096
+# Devices whose alerts are fetched and shown per connector; more are counted, not fetched.
+MAX_DEVICES = 10
+HUNTING_ROLE = "AdvancedQuery.Read.All"
+IP_TYPES = frozenset({IndicatorType.IPV4, IndicatorType.IPV6})
+HASH_TYPES = frozenset({IndicatorType.MD5, IndicatorType.SHA1, IndicatorType.SHA256})
 
 
 @dataclass(frozen=True, slots=True)
 class ExtractionOptions:
     internal_suffixes: tuple[str, ...] = ()
     cap: int = DEFAULT_CAP
+
+
+class UnknownTenant(InputError):
+    """`--tenant` named no configured connector."""
 
 
 class EnrichmentService:
@@ -47,6 +70,30 @@ class EnrichmentService:
     def aliases(self) -> list[str]:
         return [c.alias for c in self._clients]
 
+    def clients(self, tenants: Sequence[str] | None = None) -> list[MdeClient]:
+        """The connectors to ask: all of them, or those named (`--tenant`)."""
+        if not tenants:
+            return list(self._clients)
+        chosen = [c for c in self._clients if c.alias in tenants]
+        unknown = sorted(set(tenants) - {c.alias for c in chosen})
+        if unknown:
+            raise UnknownTenant(
+                f"no tenant called {unknown[0]!r}",
+                hint="known tenants: " + ", ".join(self.aliases),
+            )
+        return chosen
+
+    def client(self, alias: str) -> MdeClient:
+        return self.clients([alias])[0]
+
+    def queue_delay(self, tenants: Sequence[str] | None = None) -> float:
+        """Seconds a lookup started now would wait for call budget (0 when it runs at once)."""
+        return max((c.queue_delay() for c in self.clients(tenants)), default=0.0)
+
+    async def check(self, tenants: Sequence[str] | None = None) -> CheckReport:
+        """Test connection for the chosen connectors (`mde-bot check`, `/mde check`)."""
+        return await run_check(self.clients(tenants), demo=self.demo)
+
     async def extract(self, text: str) -> Extraction:
         """Indicators in `text`; large pastes are processed off the event loop."""
         options = self._extraction
@@ -56,50 +103,314 @@ class EnrichmentService:
             extract, text, internal_suffixes=options.internal_suffixes, cap=options.cap
         )
 
-    async def lookup(self, extraction: Extraction) -> Report:
+    async def lookup(
+        self,
+        extraction: Extraction,
+        *,
+        tenants: Sequence[str] | None = None,
+        at: datetime | None = None,
+    ) -> Report:
+        """Every indicator in every chosen connector; `at` asks "which device had this IP then"."""
         indicators = extraction.indicators
-        reports = await asyncio.gather(*(self._ask(c, indicators) for c in self._clients))
-        return Report(
-            indicators=indicators,
-            connectors=tuple(reports),
-            dropped=extraction.dropped,
-            demo=self.demo,
+        reports = await asyncio.gather(
+            *(
+                _isolated(c, lambda lookup: lookup.run(indicators, at=at))
+                for c in self.clients(tenants)
+            )
         )
+        return Report(indicators, tuple(reports), dropped=extraction.dropped, demo=self.demo)
 
-    async def _ask(self, client: MdeClient, indicators: Sequence[Indicator]) -> ConnectorReport:
+    async def device_report(self, key: str, *, tenants: Sequence[str] | None = None) -> Report:
+        """A device (by id or host name) with its alerts: `/mde device`, `/mde alerts` and the
+        "Device details" / "Alerts" buttons."""
+        reports = await asyncio.gather(
+            *(_isolated(c, lambda lookup: lookup.device(key)) for c in self.clients(tenants))
+        )
+        return Report((), tuple(reports), demo=self.demo)
+
+
+async def _isolated(
+    client: MdeClient, work: Callable[[_ConnectorLookup], Awaitable[ConnectorReport]]
+) -> ConnectorReport:
+    """One connector's answer; a bug in it becomes a problem with a reference id, logged with
+    its traceback, and never hides the other connectors' answers."""
+    lookup = _ConnectorLookup(client)
+    try:
+        return await work(lookup)
+    except Exception:  # the isolation boundary between connectors, on purpose
+        reference = uuid.uuid4().hex[:8]
+        log.exception("connector_failed", connector=client.alias, reference=reference)
         connector = client.connector
-        base = ConnectorReport(
-            alias=client.alias,
-            portal_url=connector.resolved_portal_url,
-            tenant_id=connector.tenant_id,
+        problem = Problem(client.alias, f"unexpected error (reference {reference})")
+        return ConnectorReport(
+            connector.alias, connector.resolved_portal_url, connector.tenant_id, problems=(problem,)
         )
-        try:
-            devices = await self._devices(client, indicators)
-        except MdeError as exc:
-            problem = Problem(client.alias, exc.message, exc.hint)
-            return ConnectorReport(base.alias, base.portal_url, base.tenant_id, problem=problem)
-        except Exception:  # one connector's bug must not hide the others' answers
-            reference = uuid.uuid4().hex[:8]
-            log.exception("connector_failed", connector=client.alias, reference=reference)
-            problem = Problem(client.alias, f"unexpected error (reference {reference})")
-            return ConnectorReport(base.alias, base.portal_url, base.tenant_id, problem=problem)
-        return ConnectorReport(base.alias, base.portal_url, base.tenant_id, devices=devices)
 
-    async def _devices(
-        self, client: MdeClient, indicators: Iterable[Indicator]
-    ) -> tuple[DeviceResult, ...]:
-        ips = [i for i in indicators if i.type in {IndicatorType.IPV4, IndicatorType.IPV6}]
-        by_ip = await lookups.devices_by_ip(client, [i.value for i in ips])
-        results = []
-        portal = client.connector.resolved_portal_url
-        for indicator in ips:
-            for machine in by_ip.get(indicator.value, []):
-                alerts = await lookups.device_alerts(client, machine.id)
-                results.append(
-                    DeviceResult(
-                        device=device_from_machine(machine),
-                        findings=tuple(finding_from_alert(a, portal_url=portal) for a in alerts),
-                        matched=(indicator,),
-                    )
+
+class _ConnectorLookup:
+    """The answers of one connector for one message, gathered concurrently."""
+
+    def __init__(self, client: MdeClient) -> None:
+        self.client = client
+        self.machines: dict[str, Machine] = {}
+        self.machine_hits: dict[str, list[Indicator]] = {}
+        self.loose: set[str] = set()
+        self.alerts: dict[str, Alert] = {}
+        self.alert_hits: dict[str, list[Indicator]] = {}
+        self.files: dict[str, FileResult] = {}
+        self.notes: list[Note] = []
+        self.problems: list[Problem] = []
+        self.can_hunt = False
+
+    # ------------------------------------------------------------------ entry points
+
+    async def run(self, indicators: Sequence[Indicator], *, at: datetime | None) -> ConnectorReport:
+        try:
+            roles = (await self.client.tokens.claims()).roles
+        except MdeError as exc:
+            return self._report(problem=exc)
+        self.can_hunt = HUNTING_ROLE in roles
+        await self._all(*(self._step_for(indicator, at) for indicator in indicators))
+        return await self._finish()
+
+    async def device(self, key: str) -> ConnectorReport:
+        """A device by id, or by host name (exact, then prefix)."""
+
+        async def step() -> None:
+            try:
+                machine_id = query.machine_id(key)
+            except InputError:
+                found, _ = await lookups.devices_by_hostname(self.client, [key])
+                self._add_machines(None, next(iter(found.values()), []))
+            else:
+                self._add_machines(None, [await lookups.device(self.client, machine_id)])
+
+        await self._all(step)
+        return await self._finish()
+
+    # ------------------------------------------------------------------ per indicator
+
+    def _step_for(self, indicator: Indicator, at: datetime | None) -> Callable[[], Awaitable[None]]:
+        kind = indicator.type
+        if kind in IP_TYPES:
+            return lambda: self._ip(indicator, indicator.value, at)
+        if kind is IndicatorType.HOSTNAME:
+            return lambda: self._hostname(indicator)
+        if kind is IndicatorType.DOMAIN:
+            return lambda: self._domain(indicator, indicator.value)
+        if kind is IndicatorType.URL:
+            return lambda: self._url(indicator)
+        if kind in HASH_TYPES:
+            return lambda: self._hash(indicator)
+        return lambda: self._file_name(indicator)
+
+    async def _ip(self, indicator: Indicator, ip: str, at: datetime | None) -> None:
+        async def devices() -> None:
+            if at is not None:
+                self._add_machines(indicator, await lookups.devices_at(self.client, ip, at))
+            elif query.is_internal_ip(ip):
+                found = await lookups.devices_by_ip(self.client, [ip])
+                self._add_machines(indicator, found[query.ip(ip)])
+            elif self.can_hunt:
+                ids = await lookups.hunt_external_ip(self.client, ip)
+                self._add_machines(indicator, await lookups.devices_by_ids(self.client, ids))
+            else:
+                self._note(
+                    indicator,
+                    "public IP: MDE cannot filter devices by public IP; grant the app "
+                    f"{HUNTING_ROLE} to find them through advanced hunting",
                 )
-        return tuple(results)
+
+        async def alerts() -> None:
+            self._add_alerts(indicator, await lookups.ip_alerts(self.client, ip))
+
+        await self._all(devices, alerts)
+
+    async def _hostname(self, indicator: Indicator) -> None:
+        found, loose = await lookups.devices_by_hostname(self.client, [indicator.value])
+        machines = next(iter(found.values()), [])
+        self._add_machines(indicator, machines)
+        if loose:
+            self.loose.update(m.id for m in machines)
+
+    async def _domain(self, indicator: Indicator, domain: str) -> None:
+        async def alerts() -> None:
+            self._add_alerts(indicator, await lookups.domain_alerts(self.client, domain))
+
+        async def machines() -> None:
+            self._add_machines(indicator, await lookups.domain_devices(self.client, domain))
+
+        await self._all(alerts, machines)
+
+    async def _url(self, indicator: Indicator) -> None:
+        host = _url_host(indicator.value)
+        if host is None:
+            self._note(indicator, "no host name in this URL")
+            return
+        try:
+            query.ip(host)
+        except InputError:
+            await self._domain(indicator, host)
+        else:
+            await self._ip(indicator, host, None)
+
+    async def _hash(self, indicator: Indicator) -> None:
+        kind = indicator.type
+        if kind is IndicatorType.MD5:
+            if not self.can_hunt:
+                self._note(
+                    indicator,
+                    f"MD5: MDE looks files up by SHA-1 or SHA-256; grant the app {HUNTING_ROLE} "
+                    "to resolve MD5s through advanced hunting",
+                )
+                return
+            sha1s = await lookups.hunt_md5(self.client, indicator.value)
+            if not sha1s:
+                self._note(indicator, "no device reported this file in the last 30 days")
+            await self._all(*(partial(self._sha1, indicator, s, profile=True) for s in sha1s[:3]))
+            return
+        if kind is IndicatorType.SHA1:
+            await self._sha1(indicator, indicator.value, profile=True)
+            return
+        profile = await lookups.file_profile(self.client, indicator.value)
+        if profile is None or not profile.sha1:
+            self._note(indicator, "MDE has no record of this file")
+            return
+        self._add_file(indicator, profile)
+        await self._sha1(indicator, profile.sha1, profile=False)
+
+    async def _sha1(self, indicator: Indicator, sha1: str, *, profile: bool) -> None:
+        async def file_profile() -> None:
+            if profile and (info := await lookups.file_profile(self.client, sha1)) is not None:
+                self._add_file(indicator, info)
+
+        async def alerts() -> None:
+            self._add_alerts(indicator, await lookups.file_alerts(self.client, sha1))
+
+        async def machines() -> None:
+            self._add_machines(indicator, await lookups.file_devices(self.client, sha1))
+
+        await self._all(file_profile, alerts, machines)
+
+    async def _file_name(self, indicator: Indicator) -> None:
+        if self.can_hunt:
+            ids = await lookups.hunt_file_name(self.client, indicator.value)
+            self._add_alerts(indicator, await lookups.alerts_by_ids(self.client, ids))
+            return
+        self._add_alerts(
+            indicator, await lookups.alerts_with_file_name(self.client, indicator.value)
+        )
+        days = lookups.EVIDENCE_SCAN_WINDOW.days
+        self._note(
+            indicator,
+            f"file name: searched the evidence of the last {days} days of alerts; grant the app "
+            f"{HUNTING_ROLE} to search 30 days",
+        )
+
+    # ------------------------------------------------------------------ accumulate
+
+    async def _all(self, *steps: Callable[[], Awaitable[None]]) -> None:
+        """Run steps concurrently; expected failures are recorded, a bug cancels the rest."""
+        async with asyncio.TaskGroup() as group:
+            for step in steps:
+                group.create_task(self._guarded(step))
+
+    async def _guarded(self, step: Callable[[], Awaitable[None]]) -> None:
+        """Run one lookup; its failure becomes a problem on the report, not an exception."""
+        try:
+            await step()
+        except MdeError as exc:
+            self._problem(exc)
+        except InputError as exc:
+            self.problems.append(Problem(self.client.alias, exc.message, exc.hint))
+
+    def _problem(self, exc: MdeError) -> None:
+        problem = Problem(self.client.alias, exc.message, exc.hint)
+        if problem not in self.problems:
+            self.problems.append(problem)
+
+    def _note(self, indicator: Indicator, text: str) -> None:
+        self.notes.append(Note(indicator, text))
+
+    def _add_machines(self, indicator: Indicator | None, machines: Sequence[Machine]) -> None:
+        for machine in machines:
+            self.machines.setdefault(machine.id, machine)
+            hits = self.machine_hits.setdefault(machine.id, [])
+            if indicator is not None and indicator not in hits:
+                hits.append(indicator)
+
+    def _add_alerts(self, indicator: Indicator | None, alerts: Sequence[Alert]) -> None:
+        for alert in alerts:
+            self.alerts.setdefault(alert.id, alert)
+            hits = self.alert_hits.setdefault(alert.id, [])
+            if indicator is not None and indicator not in hits:
+                hits.append(indicator)
+
+    def _add_file(self, indicator: Indicator, info: FileInfo) -> None:
+        key = info.sha1 or info.sha256 or indicator.value
+        existing = self.files.get(key)
+        matched = (*existing.matched, indicator) if existing else (indicator,)
+        self.files[key] = FileResult(info, tuple(dict.fromkeys(matched)))
+
+    # ------------------------------------------------------------------ finish
+
+    async def _finish(self, *, device_alerts: bool = True) -> ConnectorReport:
+        """Fetch the alerts of the devices shown, then normalise everything to OCSF."""
+        shown = list(self.machines.values())[:MAX_DEVICES]
+        fetched: dict[str, list[Alert]] = {}
+        if device_alerts and shown:
+
+            async def alerts_of(machine: Machine) -> None:
+                fetched[machine.id] = await lookups.device_alerts(self.client, machine.id)
+
+            await self._all(*(partial(alerts_of, m) for m in shown))
+        return self._report(devices=shown, device_alerts=fetched)
+
+    def _report(
+        self,
+        *,
+        devices: Sequence[Machine] = (),
+        device_alerts: dict[str, list[Alert]] | None = None,
+        problem: MdeError | None = None,
+    ) -> ConnectorReport:
+        connector = self.client.connector
+        portal = connector.resolved_portal_url
+        if problem is not None:
+            self._problem(problem)
+        device_alerts = device_alerts or {}
+        device_results = tuple(
+            DeviceResult(
+                device=device_from_machine(machine),
+                findings=tuple(
+                    finding_from_alert(a, portal_url=portal)
+                    for a in device_alerts.get(machine.id, [])
+                ),
+                matched=tuple(self.machine_hits.get(machine.id, ())),
+                loose=machine.id in self.loose,
+                alerts_known=machine.id in device_alerts,
+            )
+            for machine in devices
+        )
+        finding_results = tuple(
+            FindingResult(finding_from_alert(alert, portal_url=portal), tuple(self.alert_hits[aid]))
+            for aid, alert in self.alerts.items()
+        )
+        return ConnectorReport(
+            alias=connector.alias,
+            portal_url=portal,
+            tenant_id=connector.tenant_id,
+            devices=device_results,
+            findings=finding_results,
+            files=tuple(self.files.values()),
+            notes=tuple(self.notes),
+            problems=tuple(self.problems),
+            more_devices=max(0, len(self.machines) - len(devices)),
+        )
+
+
+def _url_host(url: str) -> str | None:
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return None
+    return host or None

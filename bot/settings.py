@@ -361,6 +361,7 @@ def _connector(
 
 
 Visibility = Literal["ephemeral", "in_channel"]
+CsvList = Annotated[list[str], NoDecode]  # "a, b,c" in the environment
 
 
 class BotSettings(BaseSettings):
@@ -374,14 +375,35 @@ class BotSettings(BaseSettings):
     # Who sees a /mde answer: only the caller (default: indicators can be sensitive) or the channel.
     response_visibility: Visibility = "ephemeral"
     # Channels whose messages are enriched automatically: "*" for every channel the bot is in.
-    auto_enrich_channels: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["*"])
+    auto_enrich_channels: CsvList = Field(default_factory=lambda: ["*"])
+    # Who may use the bot at all; empty lists mean no restriction of that kind.
+    allowed_channels: CsvList = Field(default_factory=list)
+    allowed_users: CsvList = Field(default_factory=list)
+    allowed_usergroups: CsvList = Field(default_factory=list)
+    # Enrich messages of other bots (alerting integrations), not only people's.
+    enrich_bot_messages: bool = False
+    # Reply to a pasted message even when MDE knows none of its indicators.
+    post_when_nothing_found: bool = False
+    # DNS suffixes of internal names: `ws1.corp.contoso.com` is a host name, not a domain.
+    internal_domains: CsvList = Field(default_factory=list)
+    max_indicators: int = Field(default=50, ge=1, le=500)
+    # How long MDE answers are reused (seconds; 0 turns the cache off) and how many are kept.
+    cache_ttl: float = Field(default=300.0, ge=0)
+    cache_size: int = Field(default=2048, ge=1)
 
     def enriches(self, channel: object) -> bool:
         """Whether messages in `channel` are enriched automatically."""
         allowed = self.auto_enrich_channels
         return "*" in allowed or (isinstance(channel, str) and channel in allowed)
 
-    @field_validator("auto_enrich_channels", mode="before")
+    @field_validator(
+        "auto_enrich_channels",
+        "allowed_channels",
+        "allowed_users",
+        "allowed_usergroups",
+        "internal_domains",
+        mode="before",
+    )
     @classmethod
     def _csv(cls, value: object) -> object:
         if isinstance(value, str):

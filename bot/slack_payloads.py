@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 
@@ -14,3 +14,57 @@ def is_retry(headers: Mapping[str, Sequence[str]]) -> bool:
 def thread_ts(message: Mapping[str, Any]) -> str:
     """Reply in the message's thread, or start one under it."""
     return str(message.get("thread_ts") or message["ts"])
+
+
+def is_bot_message(message: Mapping[str, Any]) -> bool:
+    return bool(message.get("bot_id")) or message.get("subtype") == "bot_message"
+
+
+def delivery_keys(body: Mapping[str, Any], message: Mapping[str, Any]) -> tuple[Hashable, ...]:
+    """What identifies one message across Slack's duplicate deliveries: the event id, and the
+    message itself (the same message can arrive as different events)."""
+    keys: list[Hashable] = [("message", message.get("channel"), message.get("ts"))]
+    if event_id := body.get("event_id"):
+        keys.append(("event", event_id))
+    return tuple(keys)
+
+
+def message_text(message: Mapping[str, Any]) -> str:
+    """The text to extract from: `text`, plus any attachment text that alerting bots use."""
+    parts = [str(message.get("text") or "")]
+    for attachment in message.get("attachments") or []:
+        if isinstance(attachment, Mapping):
+            parts.extend(
+                str(attachment[k])
+                for k in ("pretext", "title", "text", "fallback")
+                if attachment.get(k)
+            )
+    return "\n".join(p for p in parts if p)
+
+
+def action_value(body: Mapping[str, Any]) -> str:
+    actions = body.get("actions") or [{}]
+    return str(actions[0].get("value", ""))
+
+
+def clicker(body: Mapping[str, Any]) -> str | None:
+    user = body.get("user") or {}
+    return str(user["id"]) if isinstance(user, Mapping) and user.get("id") else None
+
+
+def click_channel(body: Mapping[str, Any]) -> str | None:
+    channel = body.get("channel") or {}
+    if isinstance(channel, Mapping) and channel.get("id"):
+        return str(channel["id"])
+    container = body.get("container") or {}
+    return str(container["channel_id"]) if container.get("channel_id") else None
+
+
+def click_thread(body: Mapping[str, Any]) -> str | None:
+    """The thread a click's answer belongs in: the card's thread, or under the card."""
+    container = body.get("container") or {}
+    if container.get("is_ephemeral"):
+        return None  # an ephemeral card has no message to thread under
+    message = body.get("message") or {}
+    ts = message.get("thread_ts") or container.get("thread_ts") or container.get("message_ts")
+    return str(ts) if ts else None

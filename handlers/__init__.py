@@ -9,11 +9,12 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.runtime import Services
-from handlers import commands, messages
+from handlers import actions, commands, messages
 
 
 def register(app: AsyncApp, services: Services) -> None:
     commands.register(app, services)
+    actions.register(app, services)
     messages.register(app, services)  # last: its catch-all absorbs the events nobody handles
 
 

@@ -1,4 +1,5 @@
-"""`/mde <text>`: extract the indicators, look them up, answer with cards."""
+"""`/mde`: ack at once, show progress, then the answer. Parsing is `bot.commands`; what users
+see on failure is decided by the app's one error handler."""
 
 from __future__ import annotations
 
@@ -9,23 +10,50 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot import render
+from bot.commands import Command, Verb, parse_command
+from bot.indicators import Extraction
+from bot.render import Message
 from bot.runtime import Services
+from handlers.middleware import authorized
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    @app.command("/mde")
+    @app.command("/mde", middleware=[authorized(services)])
     @services.inflight.tracked
     async def mde(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
-        enrichment = services.enrichment
-        extraction = await enrichment.extract(str(command.get("text", "")))
-        if not extraction.indicators:
-            await ack(text=render.HELP_TEXT)
-            return
-        await ack(text=render.progress_text(len(extraction.indicators), len(enrichment.aliases)))
-        report = await enrichment.lookup(extraction)
-        message = render.report_message(report)
-        await respond(
-            text=message.text,
-            blocks=message.blocks,
-            response_type=services.settings.response_visibility,
+        await ack()
+        parsed = parse_command(str(command.get("text", "")))
+        message = await answer(parsed, services, respond)
+        visibility = (
+            "ephemeral" if parsed.verb is Verb.HELP else services.settings.response_visibility
         )
+        await respond(text=message.text, blocks=message.blocks, response_type=visibility)
+
+
+async def answer(command: Command, services: Services, respond: AsyncRespond) -> Message:
+    enrichment = services.enrichment
+    tenants = command.tenants
+    if command.verb is Verb.HELP:
+        return render.help_message()
+    if command.verb is Verb.CHECK:
+        return render.check_message(await enrichment.check(tenants))
+    if command.verb in {Verb.ALERTS, Verb.DEVICE}:
+        report = await enrichment.device_report(command.argument, tenants=tenants)
+        if command.verb is Verb.DEVICE:
+            return render.device_details_message(report)
+        return render.report_message(report, report_id=services.remember(report), expand=True)
+    extraction = (
+        Extraction((command.indicator,))
+        if command.indicator is not None
+        else await enrichment.extract(command.argument)
+    )
+    if not extraction.indicators:
+        return render.nothing_to_look_up_message(command.argument)
+    progress = render.progress_message(
+        len(extraction.indicators),
+        len(enrichment.clients(tenants)),
+        enrichment.queue_delay(tenants),
+    )
+    await respond(text=progress.text, blocks=progress.blocks, response_type="ephemeral")
+    report = await enrichment.lookup(extraction, tenants=tenants, at=command.at)
+    return render.report_message(report, report_id=services.remember(report))

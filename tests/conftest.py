@@ -78,7 +78,7 @@ async def stack(
         _env_file=None,
     )
     async with (
-        open_backend([], simulator=simulator) as backend,
+        open_backend([], settings, simulator=simulator) as backend,
         serve_slack(backend, slack_settings, settings, register, host="127.0.0.1", port=0) as rt,
     ):
         yield Stack(simulator, slack, backend, rt)

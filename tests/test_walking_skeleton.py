@@ -17,22 +17,26 @@ async def test_slash_command_answers_with_the_device_card(stack: Stack) -> None:
     ack = await stack.slack.command(stack.url, DEMO_IP)
 
     assert ack.status == 200
-    assert ack.message()["text"] == "Looking up 1 indicator in 2 tenants…"
-    await stack.slack.wait_for(lambda: bool(stack.slack.responses()))
-    [answer] = stack.slack.responses()
+    assert ack.body == ""  # acknowledged at once; everything else goes to response_url
+    await stack.slack.wait_for(lambda: len(stack.slack.responses()) == 2)
+    progress, answer = stack.slack.responses()
+    assert progress["text"] == "🔎 Looking up 1 indicator in 2 tenants…"
+    assert progress["response_type"] == "ephemeral"
     assert answer["response_type"] == "ephemeral"
     assert answer["text"] == "🔴 2 High alerts · ws-fin-042 · contoso"
     card = blocks_to_text(answer["blocks"])
     for expected in (
         "ws-fin-042 · contoso",
         "Alerts: 2 High · 1 Low",
-        "Windows11 23H2 (22631)",
+        "OS:          Windows11 23H2 (22631)",
         "Health:      Active",
         "Risk:        High",
+        "Exposure:    Medium",
         "Last seen:   2026-11-27 22:14 UTC",
         "`10[.]1[.]2[.]3`",
         f"`{DEMO_HOST}`",
-        "demo data",
+        "demo data from the embedded MDE simulator",
+        "[Alerts (3)] [Device details] [OCSF JSON] [Open in Defender]",
     ):
         assert expected in card
     # Only the devices step and one alerts call per device: nothing per-tenant is wasted.

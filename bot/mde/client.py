@@ -127,6 +127,10 @@ class MdeClient:
                 break
         return rows[:limit]
 
+    async def probe(self) -> None:
+        """One cheap live call that bypasses the cache (for `check`)."""
+        await self._send("GET", "/machines", params={"$top": "1"})
+
     async def hunt(self, query: str) -> Json:
         """Run an advanced hunting query (its own, smaller budget); cached like a GET."""
         key = ("HUNT", query)

@@ -1,34 +1,149 @@
-"""The lookups, one function per question, built on `MdeClient`: validated input in,
-MDE models out. Batched where MDE allows it."""
+"""The lookups, one function per question MDE can answer, built on `MdeClient`.
+
+Validated input in, MDE models out. Batched where MDE allows it: the IPs, host names and ids of
+one message go into bounded OData `or` filters, not one call each. Which endpoint takes which
+hash, and where 404 differs from an empty 200, follows ../shared/reference/mde-api.md §3.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from bot.mde import query
+from bot.errors import InputError, MdeNotFound
+from bot.mde import hunting, query
 from bot.mde.client import MdeClient, segment
-from bot.mde.models import Alert, Machine
+from bot.mde.hunting import Hunt
+from bot.mde.models import Alert, FileInfo, HuntingResult, Machine
 
 MAX_DEVICES_PER_INDICATOR = 20
 MAX_ALERTS_PER_DEVICE = 50
+MAX_ALERTS_PER_INDICATOR = 50
+# Without advanced hunting, file names are searched in the evidence of recent alerts.
+EVIDENCE_SCAN_WINDOW = timedelta(days=7)
+EVIDENCE_SCAN_LIMIT = 1000
+FINDBYIP_WINDOW = timedelta(days=30)
+
+
+def _machines(rows: Sequence[Any]) -> list[Machine]:
+    return [Machine.model_validate(row) for row in rows]
+
+
+def _alerts(rows: Sequence[Any]) -> list[Alert]:
+    return [Alert.model_validate(row) for row in rows]
+
+
+async def _filtered_machines(
+    client: MdeClient, values: list[str], clause: str, build: Any, per_value: int
+) -> list[Machine]:
+    """Machines matching `build(chunk)` for every chunk of `values` that fits one filter."""
+    machines: list[Machine] = []
+    for chunk in query.chunks_for_filter(values, len(clause)):
+        rows = await client.collect(
+            "/machines", {"$filter": build(chunk)}, limit=per_value * len(chunk)
+        )
+        machines.extend(_machines(rows))
+    return machines
+
+
+# ---------------------------------------------------------------------- devices
 
 
 async def devices_by_ip(client: MdeClient, ips: Sequence[str]) -> dict[str, list[Machine]]:
-    """Devices whose last local IP is one of `ips`: one `or` filter per batch, not one call each."""
+    """Devices whose last local IP is one of `ips`."""
     wanted = list(dict.fromkeys(query.ip(v) for v in ips))
     found: dict[str, list[Machine]] = {ip: [] for ip in wanted}
-    clause = len("lastIpAddress eq ''")
-    for chunk in query.chunks_for_filter(wanted, clause):
-        rows = await client.collect(
-            "/machines",
-            {"$filter": query.any_equal("lastIpAddress", chunk)},
-            limit=MAX_DEVICES_PER_INDICATOR * len(chunk),
-        )
-        for row in rows:
-            machine = Machine.model_validate(row)
-            if machine.last_ip_address in found:
-                found[machine.last_ip_address].append(machine)
+    machines = await _filtered_machines(
+        client,
+        wanted,
+        "lastIpAddress eq ''",
+        lambda chunk: query.any_equal("lastIpAddress", chunk),
+        MAX_DEVICES_PER_INDICATOR,
+    )
+    for machine in machines:
+        if machine.last_ip_address in found:
+            found[machine.last_ip_address].append(machine)
     return found
+
+
+async def devices_at(client: MdeClient, ip: str, at: datetime) -> list[Machine]:
+    """Devices that had `ip` within ±15 minutes of `at` (MDE keeps 30 days of this)."""
+    address = query.ip(ip)
+    moment = at.astimezone(UTC)
+    if moment < datetime.now(UTC) - FINDBYIP_WINDOW:
+        return []
+    stamp = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # Both values are validated and normalised above: nothing else reaches this path.
+    path = f"/machines/findbyip(ip={query.odata_string(address)},timestamp={stamp})"
+    body = await client.get(path)
+    return _machines(body.get("value", []) if isinstance(body, dict) else [])
+
+
+def _name_matches(machine: Machine, name: str) -> bool:
+    dns = (machine.computer_dns_name or "").lower()
+    return dns == name or dns.startswith(name + ".")
+
+
+async def devices_by_hostname(
+    client: MdeClient, names: Sequence[str]
+) -> tuple[dict[str, list[Machine]], set[str]]:
+    """Devices per host name: exact match first, a prefix match for the names that found
+    nothing. Two calls for any number of names that fit one filter. Also returns the names that
+    were answered by a looser prefix match only."""
+    wanted = list(dict.fromkeys(query.hostname(n) for n in names))
+    found: dict[str, list[Machine]] = {n: [] for n in wanted}
+    exact = await _filtered_machines(
+        client,
+        wanted,
+        "computerDnsName eq ''",
+        lambda chunk: query.any_equal("computerDnsName", chunk),
+        MAX_DEVICES_PER_INDICATOR,
+    )
+    for machine in exact:
+        name = (machine.computer_dns_name or "").lower()
+        if name in found:
+            found[name].append(machine)
+    missing = [n for n in wanted if not found[n]]
+    loose: set[str] = set()
+    if missing:
+        prefixed = await _filtered_machines(
+            client,
+            missing,
+            "startswith(computerDnsName,'')",
+            lambda chunk: query.any_prefix("computerDnsName", chunk),
+            MAX_DEVICES_PER_INDICATOR,
+        )
+        for name in missing:
+            candidates = [
+                m for m in prefixed if (m.computer_dns_name or "").lower().startswith(name)
+            ]
+            # `ws-fin-042` is the device `ws-fin-042.corp…`, not `ws-fin-0420`: prefer
+            # whole-label matches, and fall back to any prefix only when there are none.
+            whole = [m for m in candidates if _name_matches(m, name)]
+            found[name] = (whole or candidates)[:MAX_DEVICES_PER_INDICATOR]
+            if candidates and not whole:
+                loose.add(name)
+    return found, loose
+
+
+async def devices_by_ids(client: MdeClient, ids: Sequence[str]) -> list[Machine]:
+    wanted = list(dict.fromkeys(query.machine_id(i) for i in ids))
+    if not wanted:
+        return []
+    return await _filtered_machines(
+        client, wanted, "id eq ''", lambda chunk: query.any_equal("id", chunk), 1
+    )
+
+
+async def device(client: MdeClient, key: str) -> Machine:
+    """One device by id or computer name; `MdeNotFound` if MDE does not know it."""
+    try:
+        valid = query.machine_id(key)
+    except InputError:
+        valid = query.hostname(key)
+    body = await client.get(f"/machines/{segment(valid)}")
+    return Machine.model_validate(body)
 
 
 async def device_alerts(client: MdeClient, machine_id: str) -> list[Alert]:
@@ -36,4 +151,123 @@ async def device_alerts(client: MdeClient, machine_id: str) -> list[Alert]:
         f"/machines/{segment(query.machine_id(machine_id))}/alerts",
         limit=MAX_ALERTS_PER_DEVICE,
     )
-    return [Alert.model_validate(row) for row in rows]
+    return _alerts(rows)
+
+
+# ---------------------------------------------------------------------- alerts
+
+
+async def alert(client: MdeClient, alert_id: str) -> Alert:
+    body = await client.get(f"/alerts/{segment(query.alert_id(alert_id))}")
+    return Alert.model_validate(body)
+
+
+async def alerts_by_ids(client: MdeClient, ids: Sequence[str]) -> list[Alert]:
+    wanted = list(dict.fromkeys(query.alert_id(i) for i in ids))
+    alerts: list[Alert] = []
+    for chunk in query.chunks_for_filter(wanted, len("id eq ''")):
+        rows = await client.collect(
+            "/alerts",
+            {"$filter": query.any_equal("id", chunk), "$expand": "evidence"},
+            limit=len(chunk),
+        )
+        alerts.extend(_alerts(rows))
+    return alerts
+
+
+async def ip_alerts(client: MdeClient, ip: str) -> list[Alert]:
+    body = await client.get(f"/ips/{segment(query.ip(ip))}/alerts")
+    return _alerts(body.get("value", [])[:MAX_ALERTS_PER_INDICATOR])
+
+
+async def domain_alerts(client: MdeClient, domain: str) -> list[Alert]:
+    body = await client.get(f"/domains/{segment(query.hostname(domain))}/alerts")
+    return _alerts(body.get("value", [])[:MAX_ALERTS_PER_INDICATOR])
+
+
+async def domain_devices(client: MdeClient, domain: str) -> list[Machine]:
+    body = await client.get(f"/domains/{segment(query.hostname(domain))}/machines")
+    return _machines(body.get("value", [])[:MAX_DEVICES_PER_INDICATOR])
+
+
+async def alerts_with_file_name(client: MdeClient, name: str) -> list[Alert]:
+    """Alerts of the last `EVIDENCE_SCAN_WINDOW` whose evidence names the file (no hunting)."""
+    wanted = query.file_name(name).lower()
+    since = (datetime.now(UTC) - EVIDENCE_SCAN_WINDOW).strftime("%Y-%m-%dT%H:%M:%SZ")
+    rows = await client.collect(
+        "/alerts",
+        {"$filter": f"alertCreationTime ge {since}", "$expand": "evidence"},
+        limit=EVIDENCE_SCAN_LIMIT,
+        page_size=500,
+    )
+    alerts = _alerts(rows)
+    return [a for a in alerts if _names_file(a, wanted)][:MAX_ALERTS_PER_INDICATOR]
+
+
+def _names_file(alert: Alert, lower_name: str) -> bool:
+    return any(
+        lower_name in {(e.file_name or "").lower(), (e.parent_process_file_name or "").lower()}
+        for e in alert.evidence
+    )
+
+
+# ---------------------------------------------------------------------- files
+
+
+async def file_profile(client: MdeClient, sha1_or_sha256: str) -> FileInfo | None:
+    kind, value = query.file_hash(sha1_or_sha256)
+    if kind == "md5":
+        raise InputError("MDE file profiles take SHA-1 or SHA-256, not MD5")
+    try:
+        body = await client.get(f"/files/{value}")
+    except MdeNotFound:
+        return None
+    return FileInfo.model_validate(body)
+
+
+async def file_alerts(client: MdeClient, sha1: str) -> list[Alert]:
+    value = _sha1(sha1)
+    body = await client.get(f"/files/{value}/alerts")
+    return _alerts(body.get("value", [])[:MAX_ALERTS_PER_INDICATOR])
+
+
+async def file_devices(client: MdeClient, sha1: str) -> list[Machine]:
+    value = _sha1(sha1)
+    body = await client.get(f"/files/{value}/machines")
+    return _machines(body.get("value", [])[:MAX_DEVICES_PER_INDICATOR])
+
+
+def _sha1(value: str) -> str:
+    kind, normal = query.file_hash(value)
+    if kind != "sha1":
+        raise InputError("this MDE endpoint takes SHA-1 only")
+    return normal
+
+
+# ---------------------------------------------------------------------- hunting
+
+
+async def _hunt(client: MdeClient, hunt: Hunt, value: str) -> list[dict[str, Any]]:
+    body = await client.hunt(hunting.render(hunt, value))
+    return list(HuntingResult.model_validate(body).results)
+
+
+async def hunt_external_ip(client: MdeClient, ip: str) -> list[str]:
+    """Ids of devices whose public IP was `ip` in the last 30 days."""
+    rows = await _hunt(client, Hunt.EXTERNAL_IP_DEVICES, query.ip(ip))
+    return [str(r["DeviceId"]) for r in rows if r.get("DeviceId")]
+
+
+async def hunt_md5(client: MdeClient, md5: str) -> list[str]:
+    """SHA-1s of files with this MD5 seen on devices in the last 30 days."""
+    kind, value = query.file_hash(md5)
+    if kind != "md5":
+        raise InputError(f"{md5!r} is not an MD5")
+    rows = await _hunt(client, Hunt.MD5_FILES, value)
+    return list(dict.fromkeys(str(r["SHA1"]).lower() for r in rows if r.get("SHA1")))
+
+
+async def hunt_file_name(client: MdeClient, name: str) -> list[str]:
+    """Ids of alerts whose file or process evidence names `name` (30 days)."""
+    rows = await _hunt(client, Hunt.FILE_NAME_ALERTS, query.file_name(name))
+    return list(dict.fromkeys(str(r["AlertId"]) for r in rows if r.get("AlertId")))

@@ -79,6 +79,17 @@ def file_hash(value: str) -> tuple[str, str]:
     return kind, value.lower()
 
 
+_FILE_NAME = re.compile(r"^[^\x00-\x1f\x7f/\\:*?\"<>|]{1,255}$")
+
+
+def file_name(value: str) -> str:
+    """A bare file name (no path, no characters Windows forbids in names)."""
+    name = value.strip()
+    if not _FILE_NAME.match(name) or name in {".", ".."}:
+        raise InputError(f"{value!r} is not a file name")
+    return name
+
+
 def machine_id(value: str) -> str:
     value = value.lower()
     if not _MACHINE_ID.match(value):

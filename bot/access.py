@@ -1,0 +1,79 @@
+"""Who may use the bot, and which events were already answered.
+
+`Access` answers "may this user, in this channel, use the bot?" from the allow-lists in the
+settings: channels, users, and members of user groups (`usergroups.users.list`, cached). It
+fails closed: if Slack cannot tell us a group's members, the answer is no.
+`Seen` remembers the events and messages already handled, so Slack's retries and duplicate
+deliveries never produce a second reply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.logs import get_logger
+from bot.mde.cache import TtlCache
+from bot.settings import BotSettings
+
+log = get_logger(__name__)
+
+GROUP_CACHE_SECONDS = 300.0
+
+
+class Access:
+    def __init__(self, settings: BotSettings, *, cache_ttl: float = GROUP_CACHE_SECONDS) -> None:
+        self._channels = frozenset(settings.allowed_channels)
+        self._users = frozenset(settings.allowed_users)
+        self._groups = tuple(settings.allowed_usergroups)
+        self._members: TtlCache[frozenset[str]] = TtlCache(ttl=cache_ttl, max_entries=256)
+
+    @property
+    def restricts_users(self) -> bool:
+        return bool(self._users or self._groups)
+
+    def channel_allowed(self, channel: str | None) -> bool:
+        return not self._channels or channel in self._channels
+
+    async def allows(self, client: AsyncWebClient, user: str | None, channel: str | None) -> bool:
+        if not self.channel_allowed(channel):
+            return False
+        if not self.restricts_users:
+            return True
+        if user is None:
+            return False
+        if user in self._users:
+            return True
+        for group in self._groups:
+            if user in await self._group_members(client, group):
+                return True
+        return False
+
+    async def _group_members(self, client: AsyncWebClient, group: str) -> frozenset[str]:
+        async def load() -> frozenset[str]:
+            response = await client.usergroups_users_list(usergroup=group)
+            return frozenset(str(u) for u in response.get("users") or [])
+
+        try:
+            return await self._members.get_or_load(group, load)
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+            # Not cached: the next request asks Slack again.
+            log.warning("usergroup_lookup_failed", usergroup=group, error=type(exc).__name__)
+            return frozenset()
+
+
+class Seen:
+    """A bounded, expiring set: `first(key)` is True once per key within the TTL."""
+
+    def __init__(self, *, ttl: float = 3600.0, max_entries: int = 20_000) -> None:
+        self._keys: TtlCache[bool] = TtlCache(ttl=ttl, max_entries=max_entries)
+
+    def first(self, *keys: Hashable) -> bool:
+        """True if none of `keys` was seen before; all of them are remembered from now on."""
+        fresh = all(self._keys.get(k) is None for k in keys)
+        for key in keys:
+            self._keys.put(key, True)
+        return fresh

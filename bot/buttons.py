@@ -1,0 +1,57 @@
+"""PURE: stable action ids and the small typed payloads buttons carry.
+
+A button's value holds ids only (a connector alias and a device id, or the opaque id of a posted
+report), never data the bot would trust. Every click is parsed back through these models, which
+reject anything malformed, and the handler re-authorizes the user who clicked.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from enum import StrEnum
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.errors import InputError
+
+
+class ActionId(StrEnum):
+    DEVICE_ALERTS = "mde_device_alerts"
+    DEVICE_DETAILS = "mde_device_details"
+    DEVICE_OCSF = "mde_device_ocsf"
+    SHOW_ALL = "mde_show_all"
+    OPEN_PORTAL = "mde_open_portal"  # a link button: Slack still reports the click
+
+
+# Every action id this app owns, for one `app.action(...)` registration each.
+ACTION_PATTERN = re.compile(r"^mde_[a-z_]+$")
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DeviceRef(_Payload):
+    c: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")  # connector alias
+    d: str = Field(pattern=r"^[0-9a-f]{40}$")  # MDE device id
+
+
+class ReportRef(_Payload):
+    r: str = Field(pattern=r"^[0-9a-f]{16}$")  # a posted report's id
+
+
+P = TypeVar("P", bound=_Payload)
+
+
+def encode(payload: _Payload) -> str:
+    return json.dumps(payload.model_dump(), separators=(",", ":"))
+
+
+def decode(kind: type[P], value: object) -> P:
+    """The payload a button carried; `InputError` for anything we did not put there."""
+    try:
+        return kind.model_validate_json(str(value))
+    except ValidationError:
+        raise InputError("this button is not valid any more", hint="run the lookup again") from None

@@ -1,0 +1,32 @@
+"""PURE: finished results → Slack messages (summary text + Block Kit).
+
+Mobile first: the summary line comes first and is also the notification text; short
+label/value fields; no wide tables. Every piece of MDE or user text is escaped, every indicator
+defanged, and every block is within Slack's limits (`kit`).
+"""
+
+from bot.render.kit import Message
+from bot.render.messages import (
+    check_message,
+    device_details_message,
+    error_message,
+    help_message,
+    nothing_to_look_up_message,
+    progress_message,
+    refusal_message,
+    report_message,
+    summary_line,
+)
+
+__all__ = [
+    "Message",
+    "check_message",
+    "device_details_message",
+    "error_message",
+    "help_message",
+    "nothing_to_look_up_message",
+    "progress_message",
+    "refusal_message",
+    "report_message",
+    "summary_line",
+]

@@ -1,0 +1,114 @@
+"""PURE: Block Kit primitives that carry Slack's limits, so no message we build can be refused.
+
+Limits (docs.slack.dev; slack_sdk's block models): 50 blocks a message, section text 3000
+characters, 10 fields of 2000, 10 context elements, button text 75, button value 2000.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from bot import ocsf
+from bot.mrkdwn import escape
+
+Block = dict[str, Any]
+
+MAX_BLOCKS = 50
+MAX_SECTION_TEXT = 3000
+MAX_FIELD_TEXT = 2000
+MAX_FIELDS = 10
+MAX_CONTEXT_ELEMENTS = 10
+MAX_BUTTON_TEXT = 75
+MAX_ACTIONS = 25
+MAX_NOTIFICATION_TEXT = 300  # far below Slack's 40,000: it is one line on a lock screen
+
+SEVERITY_EMOJI = {
+    ocsf.SeverityId.CRITICAL: "🟣",
+    ocsf.SeverityId.HIGH: "🔴",
+    ocsf.SeverityId.MEDIUM: "🟠",
+    ocsf.SeverityId.LOW: "🟡",
+    ocsf.SeverityId.INFORMATIONAL: "🔵",
+}
+NO_ALERTS = "⚪"
+WARNING = "⚠️"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    text: str  # the notification and fallback text: mrkdwn, escaped, one line
+    blocks: list[Block]
+
+    def as_response(self) -> dict[str, Any]:
+        return {"text": self.text, "blocks": self.blocks}
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def mrkdwn(text: str, limit: int = MAX_SECTION_TEXT) -> Block:
+    """A mrkdwn text object; `verbatim` stops Slack from linking URLs and channel names in it."""
+    return {"type": "mrkdwn", "text": clip(text, limit), "verbatim": True}
+
+
+def section(text: str, *, accessory: Block | None = None) -> Block:
+    block: Block = {"type": "section", "text": mrkdwn(text)}
+    if accessory is not None:
+        block["accessory"] = accessory
+    return block
+
+
+def fields(pairs: Iterable[tuple[str, str]]) -> Block:
+    """Short `*Label*\\nvalue` pairs: the two-column grid that stays readable on a phone."""
+    items = [mrkdwn(f"*{label}*\n{value}", MAX_FIELD_TEXT) for label, value in pairs]
+    return {"type": "section", "fields": items[:MAX_FIELDS]}
+
+
+def context(parts: Iterable[str]) -> Block:
+    text = " · ".join(p for p in parts if p)
+    return {"type": "context", "elements": [mrkdwn(text)]}
+
+
+def divider() -> Block:
+    return {"type": "divider"}
+
+
+def button(
+    label: str, *, action_id: str, value: str | None = None, url: str | None = None
+) -> Block:
+    element: Block = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": clip(label, MAX_BUTTON_TEXT), "emoji": True},
+        "action_id": action_id,
+    }
+    if value is not None:
+        element["value"] = value
+    if url is not None:
+        element["url"] = url
+    return element
+
+
+def actions(elements: list[Block]) -> Block:
+    return {"type": "actions", "elements": elements[:MAX_ACTIONS]}
+
+
+def severity_emoji(severity: ocsf.SeverityId | None) -> str:
+    return SEVERITY_EMOJI.get(severity, NO_ALERTS) if severity is not None else NO_ALERTS
+
+
+def notification(text: str) -> str:
+    """The `text` of a message: Slack parses it as mrkdwn too, so it is escaped as well."""
+    return clip(escape(text), MAX_NOTIFICATION_TEXT)
+
+
+def fit(blocks: list[Block], overflow: Block) -> list[Block]:
+    """At most MAX_BLOCKS blocks; when cut, the last one says so."""
+    if len(blocks) <= MAX_BLOCKS:
+        return blocks
+    return [*blocks[: MAX_BLOCKS - 1], overflow]
+
+
+def plural(n: int, noun: str, nouns: str | None = None) -> str:
+    return f"{n} {noun if n == 1 else (nouns or noun + 's')}"

@@ -1,0 +1,77 @@
+"""Buttons on the cards. Each click is re-authorized (middleware) and its value parsed back into
+a typed payload; nothing in a value is trusted beyond being an id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import render
+from bot.buttons import ActionId, DeviceRef, ReportRef, decode
+from bot.errors import InputError
+from bot.export import ocsf_export
+from bot.runtime import Services
+from bot.slack_payloads import action_value, click_channel, click_thread
+from handlers.middleware import authorized
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    guard = [authorized(services)]
+
+    @app.action(ActionId.DEVICE_ALERTS.value, middleware=guard)
+    @services.inflight.tracked
+    async def device_alerts(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        ref = decode(DeviceRef, action_value(body))
+        report = await services.enrichment.device_report(ref.d, tenants=[ref.c])
+        message = render.report_message(report, report_id=services.remember(report), expand=True)
+        await respond(**message.as_response(), replace_original=False)
+
+    @app.action(ActionId.DEVICE_DETAILS.value, middleware=guard)
+    @services.inflight.tracked
+    async def device_details(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        ref = decode(DeviceRef, action_value(body))
+        report = await services.enrichment.device_report(ref.d, tenants=[ref.c])
+        message = render.device_details_message(report)
+        await respond(**message.as_response(), replace_original=False)
+
+    @app.action(ActionId.SHOW_ALL.value, middleware=guard)
+    @services.inflight.tracked
+    async def show_all(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        report = services.reports.get(decode(ReportRef, action_value(body)).r)
+        if report is None:
+            raise InputError("this card has expired", hint="paste the indicators again")
+        message = render.report_message(report, report_id=None, expand=True)
+        await respond(**message.as_response(), replace_original=False)
+
+    @app.action(ActionId.DEVICE_OCSF.value, middleware=guard)
+    @services.inflight.tracked
+    async def device_ocsf(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        ref = decode(DeviceRef, action_value(body))
+        report = await services.enrichment.device_report(ref.d, tenants=[ref.c])
+        export = ocsf_export(report)
+        channel = click_channel(body)
+        if channel is None:
+            raise InputError("there is no channel to upload the OCSF file to")
+        await client.files_upload_v2(
+            channel=channel,
+            thread_ts=click_thread(body),
+            filename=export.filename,
+            title=export.title,
+            content=export.content,
+            initial_comment=export.comment,
+        )
+
+    @app.action(ActionId.OPEN_PORTAL.value)
+    async def open_portal(ack: AsyncAck) -> None:
+        """A link button: the browser opens it; Slack still tells us, so acknowledge."""
+        await ack()

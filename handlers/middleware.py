@@ -1,0 +1,50 @@
+"""Authorization as listener middleware: checked on every command and every click, before any
+MDE call. Refused users get a polite ephemeral note."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import render
+from bot.logs import get_logger
+from bot.runtime import Services
+from bot.slack_payloads import click_channel, clicker
+
+log = get_logger(__name__)
+
+Middleware = Callable[..., Awaitable[None]]
+
+
+def authorized(services: Services) -> Middleware:
+    async def check(
+        body: dict[str, Any],
+        ack: AsyncAck,
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        next_: Callable[[], Awaitable[None]],
+    ) -> None:
+        is_click = body.get("type") == "block_actions"
+        user = clicker(body) if is_click else body.get("user_id")
+        channel = click_channel(body) if is_click else body.get("channel_id")
+        if await services.access.allows(client, user, channel):
+            await next_()
+            return
+        log.info("refused", user=user, channel=channel)
+        refusal = render.refusal_message()
+        if is_click:
+            await ack()
+            await respond(
+                text=refusal.text,
+                blocks=refusal.blocks,
+                response_type="ephemeral",
+                replace_original=False,
+            )
+        else:
+            await ack(text=refusal.text, blocks=refusal.blocks, response_type="ephemeral")
+
+    return check
