@@ -1,11 +1,14 @@
-"""The embedded MDE simulator: the demo's default backend and the backbone of the tests."""
+"""The embedded MDE simulator: the demo's default backend and the backbone of the tests.
 
+`Simulator` serves Entra's token endpoints and the MDE API over HTTPS on loopback; `data` holds
+the seeded tenants and the demo's indicators (`DEMO_IP`, `DEMO_SHA256`, …).
+"""
+
+from bot.simulator.knobs import ALL_READ_ROLES, AppRegistration, Fault, Knobs
 from bot.simulator.server import (
-    ALL_READ_ROLES,
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
-    AppRegistration,
-    Fault,
+    REQUIRED_ROLES,
     Simulator,
 )
 
@@ -13,7 +16,9 @@ __all__ = [
     "ALL_READ_ROLES",
     "DEMO_CLIENT_ID",
     "DEMO_CLIENT_SECRET",
+    "REQUIRED_ROLES",
     "AppRegistration",
     "Fault",
+    "Knobs",
     "Simulator",
 ]

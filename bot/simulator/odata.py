@@ -41,6 +41,7 @@ _TOKEN = re.compile(
 _COMPARE = {"eq", "ne", "gt", "ge", "lt", "le"}
 _FUNCS = {"startswith", "endswith", "contains"}
 MAX_FILTER_LENGTH = 4000
+MAX_DEPTH = 32  # nested parentheses and `not`s: deeper is refused, never a RecursionError
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +67,10 @@ def _tokenize(text: str) -> list[_Tok]:
         elif kind == "number":
             value = float(raw) if "." in raw else int(raw)
         elif kind == "datetime":
-            value = datetime.fromisoformat(raw if "T" in raw else raw[:-1] + "T00:00:00Z")
+            try:
+                value = datetime.fromisoformat(raw if "T" in raw else raw[:-1] + "T00:00:00Z")
+            except ValueError:
+                raise ODataError(f"Invalid date literal '{raw}'") from None
         elif kind == "name" and raw in {"true", "false", "null"}:
             kind, value = "literal", {"true": True, "false": False, "null": None}[raw]
         tokens.append(_Tok(kind, raw, value))
@@ -79,6 +83,12 @@ class _Parser:
         self.tokens = tokens
         self.pos = 0
         self.fields = fields
+        self.depth = 0
+
+    def deeper(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ODataError("The filter is nested too deeply")
 
     def peek(self) -> _Tok | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -114,7 +124,9 @@ class _Parser:
         tok = self.peek()
         if tok is not None and tok.text == "not":
             self.take()
+            self.deeper()
             inner = self.unary()
+            self.depth -= 1
             return lambda row: not inner(row)
         return self.primary()
 
@@ -132,7 +144,9 @@ class _Parser:
     def primary(self) -> Predicate:
         tok = self.take()
         if tok.text == "(":
+            self.deeper()
             inner = self.expr()
+            self.depth -= 1
             self.take(")")
             return inner
         if tok.kind != "name":

@@ -42,7 +42,16 @@ class TokenMint:
         self._key = secrets.token_bytes(32)
         self.lifetime = lifetime
 
-    def mint(self, *, tenant_id: str, client_id: str, audience: str, roles: Sequence[str]) -> str:
+    def mint(
+        self,
+        *,
+        tenant_id: str,
+        client_id: str,
+        audience: str,
+        roles: Sequence[str],
+        lifetime: int | None = None,
+    ) -> str:
+        """A signed token; `lifetime` (seconds, default the mint's) may be negative: expired."""
         now = int(time.time())
         payload: dict[str, Any] = {
             "aud": audience,
@@ -50,7 +59,7 @@ class TokenMint:
             "idp": f"https://sts.windows.net/{tenant_id}/",
             "iat": now,
             "nbf": now,
-            "exp": now + self.lifetime,
+            "exp": now + (self.lifetime if lifetime is None else lifetime),
             "appid": client_id,
             "tid": tenant_id,
             "ver": "1.0",
@@ -71,5 +80,7 @@ class TokenMint:
                 return None
             claims: dict[str, Any] = json.loads(_unb64(body))
         except ValueError:
+            return None
+        if not isinstance(claims, dict):
             return None
         return claims if claims.get("exp", 0) > time.time() else None
