@@ -8,12 +8,8 @@ that was acknowledged is answered, not dropped.
 from __future__ import annotations
 
 import asyncio
-import functools
-from collections.abc import Awaitable, Callable
-from typing import ParamSpec, TypeVar
-
-P = ParamSpec("P")
-R = TypeVar("R")
+import contextlib
+from collections.abc import AsyncIterator
 
 
 class InFlight:
@@ -26,21 +22,16 @@ class InFlight:
     def count(self) -> int:
         return self._count
 
-    def tracked(self, func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-        """Wrap a listener; `functools.wraps` keeps the signature Bolt injects arguments by."""
-
-        @functools.wraps(func)
-        async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            self._count += 1
-            self._idle.clear()
-            try:
-                return await func(*args, **kwargs)
-            finally:
-                self._count -= 1
-                if self._count == 0:
-                    self._idle.set()
-
-        return wrapper
+    @contextlib.asynccontextmanager
+    async def track(self) -> AsyncIterator[None]:
+        self._count += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._count -= 1
+            if self._count == 0:
+                self._idle.set()
 
     async def drain(self, within: float) -> bool:
         """Wait until no tracked work runs, at most `within` seconds; True if it all finished."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,9 +21,11 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import Access, Seen
-from bot.app import build_bolt_app, build_web_app, build_web_client
+from bot.app import build_bolt_app, build_web_app, build_web_client, handle_error
 from bot.inflight import InFlight
 from bot.logs import get_logger
 from bot.mde.auth import TokenProvider
@@ -55,6 +57,21 @@ class Services:
     reports: TtlCache[Report] = field(
         default_factory=lambda: TtlCache(ttl=REPORT_TTL, max_entries=500)
     )
+
+    @contextlib.asynccontextmanager
+    async def work(
+        self, body: Mapping[str, Any], respond: AsyncRespond | None, client: AsyncWebClient
+    ) -> AsyncIterator[None]:
+        """Around a listener's work after its ack: tracked for a graceful shutdown, and any
+        error handed to the app's one error handler here (Bolt loses the ack of a listener that
+        fails within milliseconds of acking, so errors must not escape it)."""
+        async with self.inflight.track():
+            try:
+                yield
+            # Not swallowed: every error goes to the one error handler, which logs unknown ones
+            # with their traceback and a reference id.
+            except Exception as error:  # noqa: BLE001
+                await handle_error(error, body, respond, client)
 
     def remember(self, report: Report) -> str:
         """Keep a posted report for its buttons; returns the opaque id they carry."""

@@ -23,53 +23,61 @@ def register(app: AsyncApp, services: Services) -> None:
     guard = [authorized(services)]
 
     @app.action(ActionId.DEVICE_ALERTS.value, middleware=guard)
-    @services.inflight.tracked
-    async def device_alerts(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+    async def device_alerts(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
         await ack()
-        ref = decode(DeviceRef, action_value(body))
-        report = await services.enrichment.device_report(ref.d, tenants=[ref.c])
-        message = render.report_message(report, report_id=services.remember(report), expand=True)
-        await respond(**message.as_response(), replace_original=False)
+        async with services.work(body, respond, client):
+            ref = decode(DeviceRef, action_value(body))
+            report = await services.enrichment.device_report(ref.d, tenants=[ref.c])
+            message = render.report_message(
+                report, report_id=services.remember(report), expand=True
+            )
+            await respond(**message.as_response(), replace_original=False)
 
     @app.action(ActionId.DEVICE_DETAILS.value, middleware=guard)
-    @services.inflight.tracked
-    async def device_details(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+    async def device_details(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
         await ack()
-        ref = decode(DeviceRef, action_value(body))
-        report = await services.enrichment.device_report(ref.d, tenants=[ref.c])
-        message = render.device_details_message(report)
-        await respond(**message.as_response(), replace_original=False)
+        async with services.work(body, respond, client):
+            ref = decode(DeviceRef, action_value(body))
+            report = await services.enrichment.device_report(ref.d, tenants=[ref.c])
+            message = render.device_details_message(report)
+            await respond(**message.as_response(), replace_original=False)
 
     @app.action(ActionId.SHOW_ALL.value, middleware=guard)
-    @services.inflight.tracked
-    async def show_all(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+    async def show_all(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
         await ack()
-        report = services.reports.get(decode(ReportRef, action_value(body)).r)
-        if report is None:
-            raise InputError("this card has expired", hint="paste the indicators again")
-        message = render.report_message(report, report_id=None, expand=True)
-        await respond(**message.as_response(), replace_original=False)
+        async with services.work(body, respond, client):
+            report = services.reports.get(decode(ReportRef, action_value(body)).r)
+            if report is None:
+                raise InputError("this card has expired", hint="paste the indicators again")
+            message = render.report_message(report, expand=True)
+            await respond(**message.as_response(), replace_original=False)
 
     @app.action(ActionId.DEVICE_OCSF.value, middleware=guard)
-    @services.inflight.tracked
     async def device_ocsf(
         ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
         await ack()
-        ref = decode(DeviceRef, action_value(body))
-        report = await services.enrichment.device_report(ref.d, tenants=[ref.c])
-        export = ocsf_export(report)
-        channel = click_channel(body)
-        if channel is None:
-            raise InputError("there is no channel to upload the OCSF file to")
-        await client.files_upload_v2(
-            channel=channel,
-            thread_ts=click_thread(body),
-            filename=export.filename,
-            title=export.title,
-            content=export.content,
-            initial_comment=export.comment,
-        )
+        async with services.work(body, respond, client):
+            ref = decode(DeviceRef, action_value(body))
+            report = await services.enrichment.device_report(ref.d, tenants=[ref.c])
+            export = ocsf_export(report)
+            channel = click_channel(body)
+            if channel is None:
+                raise InputError("there is no channel to upload the OCSF file to")
+            await client.files_upload_v2(
+                channel=channel,
+                thread_ts=click_thread(body),
+                filename=export.filename,
+                title=export.title,
+                content=export.content,
+                initial_comment=export.comment,
+            )
 
     @app.action(ActionId.OPEN_PORTAL.value)
     async def open_portal(ack: AsyncAck) -> None:

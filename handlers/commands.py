@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
 from bot.commands import Command, Verb, parse_command
@@ -19,15 +20,16 @@ from handlers.middleware import authorized
 
 def register(app: AsyncApp, services: Services) -> None:
     @app.command("/mde", middleware=[authorized(services)])
-    @services.inflight.tracked
-    async def mde(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+    async def mde(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
         await ack()
-        parsed = parse_command(str(command.get("text", "")))
-        message = await answer(parsed, services, respond)
-        visibility = (
-            "ephemeral" if parsed.verb is Verb.HELP else services.settings.response_visibility
-        )
-        await respond(text=message.text, blocks=message.blocks, response_type=visibility)
+        async with services.work(body, respond, client):
+            parsed = parse_command(str(body.get("text", "")))
+            message = await answer(parsed, services, respond)
+            shared = parsed.verb not in {Verb.HELP, Verb.CHECK}
+            visibility = services.settings.response_visibility if shared else "ephemeral"
+            await respond(text=message.text, blocks=message.blocks, response_type=visibility)
 
 
 async def answer(command: Command, services: Services, respond: AsyncRespond) -> Message:

@@ -15,40 +15,42 @@ from bot.slack_payloads import delivery_keys, is_bot_message, is_retry, message_
 
 def register(app: AsyncApp, services: Services) -> None:
     @app.message()
-    @services.inflight.tracked
     async def enrich(
         message: dict[str, Any],
         body: dict[str, Any],
         request: AsyncBoltRequest,
         client: AsyncWebClient,
     ) -> None:
-        if not wanted(message, body, request, services):
-            return
-        extraction = await services.enrichment.extract(message_text(message))
-        user = message.get("user")
-        if not extraction.indicators or (
-            not is_bot_message(message)
-            and not await services.access.allows(client, user, message.get("channel"))
-        ):
-            return
-        report = await services.enrichment.lookup(extraction)
-        if not (
-            report.found_anything or report.problems or services.settings.post_when_nothing_found
-        ):
-            return
-        reply = render.report_message(report, report_id=services.remember(report))
-        await client.chat_postMessage(
-            channel=str(message["channel"]),
-            thread_ts=thread_ts(message),
-            text=reply.text,
-            blocks=reply.blocks,
-            unfurl_links=False,
-            unfurl_media=False,
-        )
+        if wanted(message, body, request, services):
+            async with services.work(body, None, client):
+                await reply(message, services, client)
 
     @app.event("message")
     async def ignore_other_message_events() -> None:
         """Edits, deletions, joins and the like: acknowledged, never answered."""
+
+
+async def reply(message: dict[str, Any], services: Services, client: AsyncWebClient) -> None:
+    """One threaded reply covering every indicator of the message, or none at all."""
+    extraction = await services.enrichment.extract(message_text(message))
+    user = message.get("user")
+    if not extraction.indicators or (
+        not is_bot_message(message)
+        and not await services.access.allows(client, user, message.get("channel"))
+    ):
+        return
+    report = await services.enrichment.lookup(extraction)
+    if not (report.found_anything or report.problems or services.settings.post_when_nothing_found):
+        return
+    answer = render.report_message(report, report_id=services.remember(report))
+    await client.chat_postMessage(
+        channel=str(message["channel"]),
+        thread_ts=thread_ts(message),
+        text=answer.text,
+        blocks=answer.blocks,
+        unfurl_links=False,
+        unfurl_media=False,
+    )
 
 
 def wanted(

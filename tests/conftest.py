@@ -3,6 +3,7 @@ servers on loopback. Nothing here mocks the bot's own code."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from collections.abc import AsyncIterator
@@ -67,13 +68,14 @@ def settings() -> BotSettings:
     return bot_settings()
 
 
-@pytest.fixture
-async def stack(
-    simulator: Simulator, slack: SlackStandIn, signing_secret: str, settings: BotSettings
+@contextlib.asynccontextmanager
+async def open_stack(
+    simulator: Simulator, slack: SlackStandIn, settings: BotSettings
 ) -> AsyncIterator[Stack]:
+    """The bot between a started simulator and a started stand-in, on loopback."""
     slack_settings = SlackSettings(
         bot_token="xoxb-test-0000000000-local",  # type: ignore[arg-type]
-        signing_secret=signing_secret,  # type: ignore[arg-type]
+        signing_secret=slack.signing_secret,  # type: ignore[arg-type]
         api_url=slack.api_url,
         _env_file=None,
     )
@@ -82,3 +84,11 @@ async def stack(
         serve_slack(backend, slack_settings, settings, register, host="127.0.0.1", port=0) as rt,
     ):
         yield Stack(simulator, slack, backend, rt)
+
+
+@pytest.fixture
+async def stack(
+    simulator: Simulator, slack: SlackStandIn, settings: BotSettings
+) -> AsyncIterator[Stack]:
+    async with open_stack(simulator, slack, settings) as running:
+        yield running

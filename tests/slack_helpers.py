@@ -1,0 +1,35 @@
+"""Reading what reached the Slack stand-in, for the end-to-end tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.blocktext import blocks_to_text
+from bot.slack_standin import SlackStandIn
+from tests.blockkit import assert_no_injected_markup, assert_valid_blocks
+
+
+def shown(payload: dict[str, Any]) -> str:
+    """What a person sees: the blocks as text, or the text alone."""
+    blocks = payload.get("blocks") or []
+    return blocks_to_text(blocks, indent="") if blocks else str(payload.get("text", ""))
+
+
+def checked(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload, after asserting it is valid, safe Block Kit."""
+    if payload.get("blocks"):
+        assert_valid_blocks(payload["blocks"])
+        assert_no_injected_markup(payload["blocks"], str(payload.get("text", "")))
+    return payload
+
+
+async def answers(slack: SlackStandIn, count: int, within: float = 10.0) -> list[dict[str, Any]]:
+    """Wait for `count` response_url posts and return them, each checked."""
+    await slack.wait_for(lambda: len(slack.responses()) >= count, within)
+    return [checked(p) for p in slack.responses()]
+
+
+async def posts(slack: SlackStandIn, count: int, within: float = 10.0) -> list[dict[str, Any]]:
+    """Wait for `count` chat.postMessage calls and return them, each checked."""
+    await slack.wait_for(lambda: len(slack.calls("chat.postMessage")) >= count, within)
+    return [checked(p) for p in slack.calls("chat.postMessage")]

@@ -1,0 +1,116 @@
+"""`/mde` in each of its forms, end to end: signed HTTP in, real Bolt routing, the simulator
+behind, and what reached the Slack stand-in asserted."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.simulator.data import DEMO_HOST, DEMO_IP
+from tests.conftest import Stack
+from tests.slack_helpers import answers, shown
+
+DEVICE_ID = "b2f9c1d47a3e8f60519c2d7e4a8b3f1c6d0e9a27"
+
+
+async def run(stack: Stack, text: str, count: int = 2) -> list[dict[str, object]]:
+    ack = await stack.slack.command(stack.url, text)
+    assert ack.status == 200
+    assert ack.body == ""
+    return await answers(stack.slack, count)
+
+
+@pytest.mark.parametrize("text", ["", "help", "  HELP  "])
+async def test_help(stack: Stack, text: str) -> None:
+    [answer] = await run(stack, text, 1)
+    assert answer["response_type"] == "ephemeral"
+    assert "/mde ip 10.1.2.3" in shown(answer)
+    assert stack.simulator.calls["*"] == 0
+
+
+async def test_text_without_indicators_gets_help_not_silence(stack: Stack) -> None:
+    [answer] = await run(stack, "what is going on with finance?", 1)
+    assert shown(answer).startswith("No IP, host name, URL, domain, hash or file name")
+    assert "/mde check" in shown(answer)
+    assert stack.simulator.calls["*"] == 0
+
+
+async def test_free_text_with_a_defanged_ip(stack: Stack) -> None:
+    progress, answer = await run(stack, f"who is {DEMO_IP.replace('.', '[.]')} ?")
+    assert progress["text"] == "🔎 Looking up 1 indicator in 2 tenants…"
+    assert answer["text"] == "🔴 2 High alerts · ws-fin-042 · contoso"
+
+
+async def test_ip_verb(stack: Stack) -> None:
+    _, answer = await run(stack, f"ip {DEMO_IP}")
+    assert "Alerts: 2 High · 1 Low" in shown(answer)
+
+
+async def test_host_verb_finds_the_device_by_its_bare_name(stack: Stack) -> None:
+    _, answer = await run(stack, "host WS-FIN-042")
+    text = shown(answer)
+    assert answer["text"] == "🔴 2 High alerts · ws-fin-042 · contoso"
+    assert f"`{DEMO_HOST}`" in text
+    assert "matched `ws-fin-042`" in text
+
+
+async def test_tenant_option_narrows_the_connectors(stack: Stack) -> None:
+    progress, answer = await run(stack, f"ip {DEMO_IP} --tenant fabrikam")
+    assert progress["text"] == "🔎 Looking up 1 indicator in 1 tenant…"
+    assert answer["text"] == "⚪ MDE knows none of 1 indicator"
+    assert stack.simulator.calls["machines"] == 1
+
+
+async def test_unknown_tenant_is_a_clear_message(stack: Stack) -> None:
+    [answer] = await run(stack, f"ip {DEMO_IP} --tenant nowhere", 1)
+    assert shown(answer) == "⚠️ no tenant called 'nowhere'\nknown tenants: contoso, fabrikam"
+    assert stack.simulator.calls["*"] == 0
+
+
+async def test_alerts_verb_lists_every_alert_of_the_device(stack: Stack) -> None:
+    [answer] = await run(stack, "alerts ws-fin-042", 1)
+    text = shown(answer)
+    for title in (
+        "Suspicious PowerShell command line",
+        "Credential dumping activity observed",
+        "Unusual sign-in time",
+    ):
+        assert title in text
+    assert "Show all" not in text
+
+
+async def test_device_verb_shows_the_details(stack: Stack) -> None:
+    [answer] = await run(stack, f"device {DEVICE_ID}", 1)
+    text = shown(answer)
+    assert f"Device id:   `{DEVICE_ID}`" in text
+    assert "Tags:        Tier0, Finance" in text
+    assert "Device group: Finance" in text or "Device group:" in text
+
+
+async def test_device_verb_for_an_unknown_device(stack: Stack) -> None:
+    [answer] = await run(stack, "device no-such-host", 1)
+    assert answer["text"] == "No such device in MDE"
+
+
+async def test_check_verb_reports_every_connection(stack: Stack) -> None:
+    [answer] = await run(stack, "check", 1)
+    text = shown(answer)
+    assert answer["text"] == "✅ All 2 MDE connections work"
+    assert "✅ contoso · commercial" in text
+    assert "✅ fabrikam · commercial" in text
+    assert "demo: the embedded MDE simulator answers" in text
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("ip 999.1.1.1", "⚠️ '999.1.1.1' is not an IP address"),
+        ("hash abc", "⚠️ 'abc' is not an MD5, SHA-1 or SHA-256 hash"),
+        ("host", "⚠️ /mde host takes one value\nfor example: /mde host WS-FIN-042"),
+        ("ip 10.1.2.3 at yesterday-ish", "⚠️ 'yesterday-ish' is not a time I understand"),
+    ],
+)
+async def test_bad_input_gets_a_clear_message(stack: Stack, text: str, message: str) -> None:
+    [answer] = await run(stack, text, 1)
+    assert shown(answer).startswith(message)
+    assert "Traceback" not in shown(answer)
+    assert stack.simulator.calls["*"] == 0
