@@ -108,7 +108,8 @@ def _indicator(verb: Verb, value: str) -> Indicator:
         kind = IndicatorType.IPV6 if ":" in address else IndicatorType.IPV4
         return Indicator(kind, address)
     if verb is Verb.HOST:
-        return Indicator(IndicatorType.HOSTNAME, query.hostname(value.replace("[.]", ".")))
+        name = query.hostname_or_prefix(value.replace("[.]", "."))
+        return Indicator(IndicatorType.HOSTNAME, name)
     if verb is Verb.HASH:
         _, normal = query.file_hash(value)
         return Indicator(_HASH_TYPES[len(normal)], normal)

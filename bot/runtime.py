@@ -31,6 +31,7 @@ from bot.logs import get_logger
 from bot.mde.auth import TokenProvider
 from bot.mde.cache import TtlCache
 from bot.mde.client import MdeClient, tls_context
+from bot.mde.limits import Budget, Window
 from bot.results import Report
 from bot.service import EnrichmentService, ExtractionOptions
 from bot.settings import BotSettings, ConnectorSettings, SlackSettings
@@ -126,9 +127,28 @@ async def build_clients(
         if not connector.enabled:
             continue
         ssl_context = await asyncio.to_thread(tls_context, connector)
+        minute, hour = settings.mde_rate_window, settings.mde_rate_window * 60
         cache: TtlCache[Any] = TtlCache(ttl=settings.cache_ttl, max_entries=settings.cache_size)
-        tokens = TokenProvider(connector)
-        clients.append(MdeClient(connector, session, tokens, ssl_context=ssl_context, cache=cache))
+        api = (
+            Window(settings.mde_calls_per_minute, minute),
+            Window(settings.mde_calls_per_hour, hour),
+        )
+        hunting = (
+            Window(settings.mde_hunting_calls_per_minute, minute),
+            Window(settings.mde_calls_per_hour, hour),
+        )
+        clients.append(
+            MdeClient(
+                connector,
+                session,
+                TokenProvider(connector),
+                ssl_context=ssl_context,
+                budget=Budget(api),
+                hunting_budget=Budget(hunting),
+                cache=cache,
+                timeout=settings.mde_call_timeout,
+            )
+        )
     return clients
 
 

@@ -42,6 +42,7 @@ MAX_DEVICES = 10
 HUNTING_ROLE = "AdvancedQuery.Read.All"
 IP_TYPES = frozenset({IndicatorType.IPV4, IndicatorType.IPV6})
 HASH_TYPES = frozenset({IndicatorType.MD5, IndicatorType.SHA1, IndicatorType.SHA256})
+Step = Callable[[], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +171,7 @@ class _ConnectorLookup:
         except MdeError as exc:
             return self._report(problem=exc)
         self.can_hunt = HUNTING_ROLE in roles
-        await self._all(*(self._step_for(indicator, at) for indicator in indicators))
+        await self._all(*self._plan(indicators, at))
         return await self._finish()
 
     async def device(self, key: str) -> ConnectorReport:
@@ -190,48 +191,73 @@ class _ConnectorLookup:
 
     # ------------------------------------------------------------------ per indicator
 
-    def _step_for(self, indicator: Indicator, at: datetime | None) -> Callable[[], Awaitable[None]]:
-        kind = indicator.type
-        if kind in IP_TYPES:
-            return lambda: self._ip(indicator, indicator.value, at)
-        if kind is IndicatorType.HOSTNAME:
-            return lambda: self._hostname(indicator)
-        if kind is IndicatorType.DOMAIN:
-            return lambda: self._domain(indicator, indicator.value)
-        if kind is IndicatorType.URL:
-            return lambda: self._url(indicator)
-        if kind in HASH_TYPES:
-            return lambda: self._hash(indicator)
-        return lambda: self._file_name(indicator)
-
-    async def _ip(self, indicator: Indicator, ip: str, at: datetime | None) -> None:
-        async def devices() -> None:
-            if at is not None:
-                self._add_machines(indicator, await lookups.devices_at(self.client, ip, at))
-            elif query.is_internal_ip(ip):
-                found = await lookups.devices_by_ip(self.client, [ip])
-                self._add_machines(indicator, found[query.ip(ip)])
-            elif self.can_hunt:
-                ids = await lookups.hunt_external_ip(self.client, ip)
-                self._add_machines(indicator, await lookups.devices_by_ids(self.client, ids))
+    def _plan(self, indicators: Sequence[Indicator], at: datetime | None) -> list[Step]:
+        """The lookups a message needs. The IPs (URLs on an IP included) and the host names of
+        one message go into one batched device query each; the rest run one per indicator."""
+        ips: list[tuple[Indicator, str]] = []
+        hosts: list[Indicator] = []
+        steps: list[Step] = []
+        for indicator in indicators:
+            kind = indicator.type
+            host = _url_host(indicator.value) if kind is IndicatorType.URL else None
+            if kind in IP_TYPES or (host is not None and _is_ip(host)):
+                ips.append((indicator, host or indicator.value))
+            elif kind is IndicatorType.HOSTNAME:
+                hosts.append(indicator)
+            elif kind is IndicatorType.DOMAIN or host is not None:
+                steps.append(partial(self._domain, indicator, host or indicator.value))
+            elif kind is IndicatorType.URL:
+                self._note(indicator, "no host name in this URL")
+            elif kind in HASH_TYPES:
+                steps.append(partial(self._hash, indicator))
             else:
-                self._note(
-                    indicator,
-                    "public IP: MDE cannot filter devices by public IP; grant the app "
-                    f"{HUNTING_ROLE} to find them through advanced hunting",
-                )
+                steps.append(partial(self._file_name, indicator))
+        if ips:
+            steps.append(partial(self._ip_devices, ips, at))
+            for indicator, ip in ips:
+                steps.append(partial(self._ip_alerts, indicator, ip))
+                if at is None and not query.is_internal_ip(ip):
+                    steps.append(partial(self._behind_public_ip, indicator, ip))
+        if hosts:
+            steps.append(partial(self._hostnames, hosts))
+        return steps
 
-        async def alerts() -> None:
-            self._add_alerts(indicator, await lookups.ip_alerts(self.client, ip))
+    async def _ip_devices(self, ips: Sequence[tuple[Indicator, str]], at: datetime | None) -> None:
+        if at is not None:  # "which device had it then": one findbyip per IP
+            await self._all(
+                *(partial(self._ip_devices_at, indicator, ip, at) for indicator, ip in ips)
+            )
+            return
+        found = await lookups.devices_by_ip(self.client, [ip for _, ip in ips])
+        for indicator, ip in ips:
+            self._add_machines(indicator, found[query.ip(ip)])
 
-        await self._all(devices, alerts)
+    async def _ip_devices_at(self, indicator: Indicator, ip: str, at: datetime) -> None:
+        self._add_machines(indicator, await lookups.devices_at(self.client, ip, at))
 
-    async def _hostname(self, indicator: Indicator) -> None:
-        found, loose = await lookups.devices_by_hostname(self.client, [indicator.value])
-        machines = next(iter(found.values()), [])
-        self._add_machines(indicator, machines)
-        if loose:
-            self.loose.update(m.id for m in machines)
+    async def _ip_alerts(self, indicator: Indicator, ip: str) -> None:
+        self._add_alerts(indicator, await lookups.ip_alerts(self.client, ip))
+
+    async def _behind_public_ip(self, indicator: Indicator, ip: str) -> None:
+        """Devices whose internet-facing address it was: not filterable, so hunting."""
+        if not self.can_hunt:
+            self._note(
+                indicator,
+                "public IP: MDE cannot filter devices by their public IP; grant the app "
+                f"{HUNTING_ROLE} to find them through advanced hunting",
+            )
+            return
+        ids = await lookups.hunt_external_ip(self.client, ip)
+        self._add_machines(indicator, await lookups.devices_by_ids(self.client, ids))
+
+    async def _hostnames(self, indicators: Sequence[Indicator]) -> None:
+        found, loose = await lookups.devices_by_hostname(self.client, [i.value for i in indicators])
+        for indicator in indicators:
+            key = query.hostname_or_prefix(indicator.value)
+            machines = found.get(key, [])
+            self._add_machines(indicator, machines)
+            if key in loose:
+                self.loose.update(m.id for m in machines)
 
     async def _domain(self, indicator: Indicator, domain: str) -> None:
         async def alerts() -> None:
@@ -241,18 +267,6 @@ class _ConnectorLookup:
             self._add_machines(indicator, await lookups.domain_devices(self.client, domain))
 
         await self._all(alerts, machines)
-
-    async def _url(self, indicator: Indicator) -> None:
-        host = _url_host(indicator.value)
-        if host is None:
-            self._note(indicator, "no host name in this URL")
-            return
-        try:
-            query.ip(host)
-        except InputError:
-            await self._domain(indicator, host)
-        else:
-            await self._ip(indicator, host, None)
 
     async def _hash(self, indicator: Indicator) -> None:
         kind = indicator.type
@@ -406,6 +420,14 @@ class _ConnectorLookup:
             problems=tuple(self.problems),
             more_devices=max(0, len(self.machines) - len(devices)),
         )
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        query.ip(value)
+    except InputError:
+        return False
+    return True
 
 
 def _url_host(url: str) -> str | None:

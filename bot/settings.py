@@ -390,6 +390,14 @@ class BotSettings(BaseSettings):
     # How long MDE answers are reused (seconds; 0 turns the cache off) and how many are kept.
     cache_ttl: float = Field(default=300.0, ge=0)
     cache_size: int = Field(default=2048, ge=1)
+    # MDE's limits, counted client-side per connector: calls per "minute" and per "hour", and
+    # hunting calls per "minute". The window can be shortened for load tests (60 → 6 makes
+    # 100 calls per 6 s and 1,500 per 6 min); the hour is always 60 of them.
+    mde_calls_per_minute: int = Field(default=100, ge=1)
+    mde_calls_per_hour: int = Field(default=1500, ge=1)
+    mde_hunting_calls_per_minute: int = Field(default=45, ge=1)
+    mde_rate_window: float = Field(default=60.0, gt=0)
+    mde_call_timeout: float = Field(default=20.0, gt=0)  # seconds per MDE call
 
     def enriches(self, channel: object) -> bool:
         """Whether messages in `channel` are enriched automatically."""

@@ -274,7 +274,7 @@ def test_check_report_reads_as_a_table_of_what_is_wrong() -> None:
     message = render.check_message(CheckReport((good, bad)))
     shown = blocks_to_text(message.blocks)
 
-    assert message.text == "❌ 1 connection need attention: fabrikam"
+    assert message.text == "❌ 1 connection needs attention: fabrikam"
     assert "✅ contoso · commercial" in shown
     assert (
         "✅ Devices by IP and host name — `Machine.Read.All or Machine.ReadWrite.All` granted"

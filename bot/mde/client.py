@@ -39,6 +39,7 @@ Json = Any
 Params = Mapping[str, str]
 
 CALL_TIMEOUT: Final = 20.0  # seconds per HTTP call, connection included
+MAX_IN_FLIGHT: Final = 16  # per connector; the process's connection pool holds 100
 MAX_PAGES: Final = 20  # paging guard: 20 pages of `page_size` rows at most
 _NOT_FOUND: Final = {"__not_found__": True}  # cached 404s: asked once, known missing
 
@@ -68,6 +69,7 @@ class MdeClient:
         retry: RetryPolicy | None = None,
         cache: TtlCache[Json] | None = None,
         timeout: float = CALL_TIMEOUT,
+        max_in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
         self.connector = connector
         self._session = session
@@ -79,6 +81,9 @@ class MdeClient:
         self._retry = retry or RetryPolicy()
         self.cache: TtlCache[Json] = cache or TtlCache()
         self._timeout = timeout
+        # Calls in flight at once. Beyond the connection pool, requests would queue inside
+        # aiohttp after taking a budget slot and reach MDE late and bunched.
+        self._in_flight = asyncio.Semaphore(max_in_flight)
         self.calls = 0  # HTTP calls actually sent (for tests, benchmarks and `check`)
 
     @property
@@ -162,10 +167,12 @@ class MdeClient:
         attempt = 0
         while True:
             attempt += 1
-            await budget.acquire()
+            # The token first: the budget slot is taken right before the request leaves.
             token = await self._tokens.token()
             try:
-                status, headers, raw = await self._once(method, path, params, json_body, token)
+                async with self._in_flight:
+                    await budget.acquire()
+                    status, headers, raw = await self._once(method, path, params, json_body, token)
             except (aiohttp.ClientError, TimeoutError) as exc:
                 delay = self._retry.backoff(attempt)
                 if delay is None:
@@ -218,7 +225,7 @@ class MdeClient:
         if isinstance(exc, TimeoutError):
             return MdeUnavailable(
                 self.alias,
-                f"MDE did not answer within {self._timeout:.0f} s",
+                f"MDE did not answer within {self._timeout:g} s",
                 hint="MDE is slow right now; try again shortly",
             )
         if isinstance(exc, aiohttp.ClientConnectorCertificateError):

@@ -91,7 +91,7 @@ async def devices_by_hostname(
     """Devices per host name: exact match first, a prefix match for the names that found
     nothing. Two calls for any number of names that fit one filter. Also returns the names that
     were answered by a looser prefix match only."""
-    wanted = list(dict.fromkeys(query.hostname(n) for n in names))
+    wanted = list(dict.fromkeys(query.hostname_or_prefix(n) for n in names))
     found: dict[str, list[Machine]] = {n: [] for n in wanted}
     exact = await _filtered_machines(
         client,

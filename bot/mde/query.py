@@ -57,10 +57,29 @@ def ip(value: str) -> str:
         raise InputError(f"{value!r} is not an IP address") from None
 
 
+# Addresses that only exist inside a network. Python's `is_private` also counts documentation
+# and benchmarking ranges, which on the internet are as public as any: not those.
+_INTERNAL_NETWORKS = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",  # carrier-grade NAT
+        "169.254.0.0/16",
+        "127.0.0.0/8",
+        "fc00::/7",
+        "fe80::/10",
+        "::1/128",
+    )
+)
+
+
 def is_internal_ip(value: str) -> bool:
-    """Private, link-local or loopback: addresses MDE records as a device's `lastIpAddress`."""
+    """An address that names a device inside a network (a NIC's `lastIpAddress`), not one seen
+    on the internet (`lastExternalIpAddress`)."""
     address = ipaddress.ip_address(value)
-    return address.is_private or address.is_link_local or address.is_loopback
+    return any(address in network for network in _INTERNAL_NETWORKS)
 
 
 def hostname(value: str) -> str:
@@ -69,6 +88,20 @@ def hostname(value: str) -> str:
     if not name or len(name) > 253 or not all(_LABEL.match(label) for label in labels):
         raise InputError(f"{value!r} is not a host name")
     return name
+
+
+_PREFIX = re.compile(r"^[a-z0-9][a-z0-9.-]{0,252}$")
+
+
+def hostname_or_prefix(value: str) -> str:
+    """A host name, or the start of one (`ws-fin-`): the characters of host names only."""
+    name = value.strip().lower()
+    try:
+        return hostname(name)
+    except InputError:
+        if not _PREFIX.match(name) or ".." in name:
+            raise InputError(f"{value!r} is not a host name") from None
+        return name
 
 
 def file_hash(value: str) -> tuple[str, str]:

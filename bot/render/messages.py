@@ -223,9 +223,12 @@ def check_message(report: CheckReport) -> Message:
     if not report.connectors:
         summary = f"{WARNING} No MDE connector is enabled"
     elif bad:
-        summary = f"❌ {plural(len(bad), 'connection')} need attention: " + ", ".join(bad)
+        verb = "needs" if len(bad) == 1 else "need"
+        summary = f"❌ {plural(len(bad), 'connection')} {verb} attention: " + ", ".join(bad)
+    elif len(report.connectors) == 1:
+        summary = "✅ The MDE connection works"
     else:
-        summary = f"✅ All {plural(len(report.connectors), 'MDE connection')} work"
+        summary = f"✅ All {len(report.connectors)} MDE connections work"
     blocks: list[Block] = [section(f"*{escape(summary)}*")]
     for check in report.connectors:
         blocks += [divider(), *_check_blocks(check)]

@@ -1,0 +1,187 @@
+"""Test connection (`mde-bot check`, `/mde check`) on each seeded misconfiguration: real msal,
+real HTTPS to the simulator; every problem explained, no secret ever shown."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.check import CheckReport, ConnectorCheck, run_check
+from bot.mde.client import MdeClient
+from bot.runtime import build_clients, simulator_connectors
+from bot.settings import ConnectorSettings
+from bot.simulator import ALL_READ_ROLES, AppRegistration, Simulator
+from bot.simulator import data as d
+from tests.conftest import bot_settings
+
+CLIENT = "0b9f6a3e-2c4d-4e8f-9a1b-3c5d7e9f1a2b"
+SECRET = "app-secret-value-that-must-never-print"
+
+
+async def check(
+    sim: Simulator, *, app: AppRegistration | None = None, licensed: bool = True, **changes: object
+) -> ConnectorCheck:
+    """Check one contoso connector, with `app` registered and the connector changed."""
+    if app is not None:
+        sim.register(app)
+    base = next(c for c in simulator_connectors(sim) if c.alias == "contoso")
+    sim.tenant("contoso").licensed = licensed
+    values = {**base.model_dump(), "client_id": CLIENT, "client_secret": SECRET, **changes}
+    connector = ConnectorSettings.model_validate(values)
+    async with aiohttp.ClientSession() as session:
+        clients: list[MdeClient] = await build_clients([connector], session, bot_settings())
+        try:
+            report: CheckReport = await run_check(clients)
+        finally:
+            clients[0].tokens.close()
+    [result] = report.connectors
+    return result
+
+
+def app(tenant: str = d.CONTOSO_TENANT, **fields: object) -> AppRegistration:
+    return AppRegistration(CLIENT, SECRET, tenant, **fields)  # type: ignore[arg-type]
+
+
+def missing(result: ConnectorCheck) -> list[str]:
+    return [p.feature for p in result.permissions if not p.granted]
+
+
+async def test_a_good_connection_passes_every_step(simulator: Simulator) -> None:
+    result = await check(simulator, app=app())
+    assert result.ok
+    assert result.token.message == "token acquired"
+    assert result.audience is not None
+    assert result.audience.ok
+    assert result.probe is not None
+    assert result.probe.ok
+    assert missing(result) == []
+
+
+async def test_wrong_secret(simulator: Simulator) -> None:
+    result = await check(simulator, app=app(), client_secret="not-the-secret")
+    assert not result.ok
+    assert result.token.message == "AADSTS7000215: the client secret is wrong"
+    assert result.token.hint.startswith("copy the secret's Value (not its ID)")
+    assert result.probe is None
+
+
+async def test_expired_secret(simulator: Simulator) -> None:
+    result = await check(simulator, app=app(secret_expired=True))
+    assert result.token.message == "AADSTS7000222: the client secret has expired"
+
+
+async def test_unknown_client(simulator: Simulator) -> None:
+    result = await check(simulator)
+    assert result.token.message == (
+        "AADSTS700016: no application with this client id exists in the tenant"
+    )
+
+
+async def test_unknown_tenant(simulator: Simulator) -> None:
+    other = "11111111-2222-4333-8444-555555555555"
+    result = await check(simulator, app=app(), authority=simulator.authority(other))
+    assert result.token.message == "AADSTS90002: the tenant does not exist"
+
+
+async def test_no_permission_granted_at_all(simulator: Simulator) -> None:
+    result = await check(simulator, app=app(roles=()))
+    assert not result.ok
+    assert result.token.message == "token acquired, but it carries no application roles"
+    assert len(missing(result)) == 4
+    assert result.probe is not None
+    assert result.probe.message == "MDE refused the live call: the app lacks Machine.Read.All"
+
+
+async def test_one_permission_missing(simulator: Simulator) -> None:
+    roles = tuple(r for r in ALL_READ_ROLES if r != "Alert.Read.All")
+    result = await check(simulator, app=app(roles=roles))
+    assert not result.ok
+    assert missing(result) == ["Alerts of devices, IPs, files, domains"]
+    assert result.probe is not None
+    assert result.probe.ok
+
+
+async def test_only_the_optional_hunting_permission_missing_is_a_warning(
+    simulator: Simulator,
+) -> None:
+    roles = tuple(r for r in ALL_READ_ROLES if r != "AdvancedQuery.Read.All")
+    result = await check(simulator, app=app(roles=roles))
+    assert result.ok
+    assert missing(result) == ["Public IPs, MD5s and file names (advanced hunting)"]
+
+
+async def test_tenant_without_licence(simulator: Simulator) -> None:
+    result = await check(simulator, app=app(), licensed=False)
+    assert not result.ok
+    assert result.token.ok
+    assert result.probe is not None
+    assert result.probe.message == "MDE refused the live call: the tenant has no MDE licence"
+
+
+async def test_token_for_another_resource(simulator: Simulator) -> None:
+    result = await check(simulator, app=app(), scope="https://graph.microsoft.com/.default")
+    assert not result.ok
+    assert result.audience is not None
+    assert result.audience.message == "the token is for https://graph.microsoft.com, not MDE"
+    assert result.probe is not None
+    assert not result.probe.ok
+
+
+async def test_the_cli_explains_exits_non_zero_and_never_prints_the_secret(
+    simulator: Simulator, tmp_path: Path
+) -> None:
+    simulator.register(app())
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("MDE_", "SLACK_", "BOT_"))},
+        "MDE_ALIAS": "contoso",
+        "MDE_TENANT_ID": d.CONTOSO_TENANT,
+        "MDE_CLIENT_ID": CLIENT,
+        "MDE_CLIENT_SECRET": "a-wrong-secret-that-must-never-print",
+        "MDE_API_URL": simulator.api_url,
+        "MDE_AUTHORITY": simulator.authority(d.CONTOSO_TENANT),
+        "MDE_CA_BUNDLE": str(simulator.ca_path),
+    }
+    command = Path(sys.executable).with_name("mde-bot")
+    process = await asyncio.create_subprocess_exec(
+        str(command),
+        "check",
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    text = out.decode() + err.decode()
+    assert process.returncode == 1
+    assert "❌ 1 connection needs attention: contoso" in text
+    assert "AADSTS7000215: the client secret is wrong" in text
+    assert "a-wrong-secret-that-must-never-print" not in text
+
+    env["MDE_CLIENT_SECRET"] = SECRET
+    process = await asyncio.create_subprocess_exec(
+        str(command),
+        "check",
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, _ = await process.communicate()
+    assert process.returncode == 0, out.decode()
+    assert "✅ The MDE connection works" in out.decode()
+    assert SECRET not in out.decode()
+
+
+@pytest.mark.parametrize("alias", ["contoso", "fabrikam"])
+async def test_embedded_defaults_check_green(simulator: Simulator, alias: str) -> None:
+    base = next(c for c in simulator_connectors(simulator) if c.alias == alias)
+    async with aiohttp.ClientSession() as session:
+        clients = await build_clients([base], session, bot_settings())
+        report = await run_check(clients, demo=True)
+        clients[0].tokens.close()
+    assert report.ok
