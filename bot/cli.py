@@ -115,9 +115,16 @@ def main(argv: Sequence[str] | None = None, *, register: Registrar | None = None
     args = _parser().parse_args(argv)
     try:
         if args.command == "extract":
-            from bot.indicators import extract_command
+            from bot.extract_cli import extract_command
 
-            return extract_command(sys.stdin, sys.stdout, jsonl=args.jsonl)
+            settings = load_bot_settings()
+            return extract_command(
+                sys.stdin,
+                sys.stdout,
+                jsonl=args.jsonl,
+                internal_suffixes=settings.internal_domains,
+                cap=settings.max_indicators,
+            )
         if args.command in {"enrich", "check"}:
             logs.configure("WARNING")
             if args.command == "check":
