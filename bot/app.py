@@ -33,6 +33,7 @@ EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 
 HealthCheck = Callable[[], Awaitable[bool]]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def build_web_client(slack: SlackSettings, session: aiohttp.ClientSession) -> AsyncWebClient:
@@ -115,9 +116,22 @@ async def handle_error(
         log.warning("error_reply_failed", error=type(exc).__name__, reference=reference)
 
 
+@web.middleware
+async def require_timestamp(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse a request to /slack/events without a numeric timestamp header before Bolt sees it:
+    slack_sdk's verifier would fail on it with a 500 and a traceback instead of a 401."""
+    if (
+        request.path == EVENTS_PATH
+        and not request.headers.get("X-Slack-Request-Timestamp", "").isdigit()
+    ):
+        return web.json_response({"error": "invalid request"}, status=401)
+    return await handler(request)
+
+
 def build_web_app(app: AsyncApp, health: HealthCheck) -> web.Application:
     """Bolt's own aiohttp app on /slack/events, plus /healthz (no Slack I/O, no signature)."""
     web_app = app.web_app(path=EVENTS_PATH)
+    web_app.middlewares.append(require_timestamp)
 
     async def healthz(_: web.Request) -> web.Response:
         ok = await health()

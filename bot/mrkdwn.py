@@ -2,8 +2,8 @@
 
 Every string that came from MDE, from a user or from an indicator goes through `escape` (or
 `code`) before it is placed in mrkdwn: that defuses `<!channel>`, `<@U…>`, `<https://x|y>` and the
-rest of Slack's control sequences. Indicators are also defanged, so nobody taps a live malicious
-link on a phone.
+rest of Slack's control sequences. Indicators are defanged besides (`bot.indicators.defang`), so
+nobody taps a live malicious link on a phone.
 """
 
 from __future__ import annotations
@@ -30,13 +30,6 @@ def link(url: str, label: str) -> str:
     if not _SAFE_URL.match(url):
         return escape(label)
     return f"<{escape(url)}|{escape(label.replace('|', '/'))}>"
-
-
-def defang(value: str) -> str:
-    """`10.0.0.1` → `10[.]0[.]0[.]1`, `https://evil.com` → `hxxps://evil[.]com`."""
-    value = re.sub(r"^http", "hxxp", value, flags=re.IGNORECASE)
-    value = value.replace("://", "[://]") if value.lower().startswith("hxxp") else value
-    return value.replace(".", "[.]")
 
 
 def date(epoch_ms: int | None, *, style: str = "{date_short_pretty} {time}") -> str:

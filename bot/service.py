@@ -142,7 +142,11 @@ async def _isolated(
         reference = uuid.uuid4().hex[:8]
         log.exception("connector_failed", connector=client.alias, reference=reference)
         connector = client.connector
-        problem = Problem(client.alias, f"unexpected error (reference {reference})")
+        problem = Problem(
+            client.alias,
+            f"unexpected error (reference {reference})",
+            "try again; if it keeps happening, give the reference to whoever runs the bot",
+        )
         return ConnectorReport(
             connector.alias, connector.resolved_portal_url, connector.tenant_id, problems=(problem,)
         )

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Mapping
 from typing import Any
-
-
-def is_retry(headers: Mapping[str, Sequence[str]]) -> bool:
-    """Slack redelivers with X-Slack-Retry-Num; the first delivery already reached us."""
-    return bool(headers.get("x-slack-retry-num"))
 
 
 def thread_ts(message: Mapping[str, Any]) -> str:

@@ -61,6 +61,7 @@ class SlackStandIn:
     posts: list[Post] = field(default_factory=list)
     rate_limit_next: dict[str, int] = field(default_factory=dict)  # method → 429s to answer
     usergroups: dict[str, list[str]] = field(default_factory=dict)
+    uploads: list[bytes] = field(default_factory=list)  # file contents sent to the upload URL
     base_url: str = ""
     _runner: web.AppRunner | None = None
     _session: aiohttp.ClientSession | None = None
@@ -107,6 +108,9 @@ class SlackStandIn:
     # ------------------------------------------------------------------ the Web API side
 
     async def _payload(self, request: web.Request) -> dict[str, Any]:
+        if request.match_info.get("method") == "upload.bin":
+            self.uploads.append(await request.read())
+            return {}
         payload: dict[str, Any] = dict(request.query)
         if request.content_type == "application/json":
             payload.update(await request.json())
@@ -294,3 +298,48 @@ class SlackStandIn:
         """A block_actions click (interactivity payload, form-encoded like Slack's)."""
         body = urlencode({"payload": json.dumps(payload)})
         return await self.send(bot_url, body, "application/x-www-form-urlencoded")
+
+    @staticmethod
+    def click_payload(
+        element: Mapping[str, Any],
+        *,
+        message_ts: str,
+        response_url: str,
+        channel: str = "C0INCIDENT",
+        user: str = "U0RESPONDER",
+        ephemeral: bool = False,
+        message: Mapping[str, Any] | None = None,
+        value: str | None = None,
+    ) -> dict[str, Any]:
+        """The `block_actions` payload Slack sends for a click on a button `element` of the
+        message at `message_ts` (`message`: that message, for a non-ephemeral card)."""
+        action: dict[str, Any] = {
+            "action_id": element["action_id"],
+            "block_id": "b1",
+            "text": element["text"],
+            "type": "button",
+            "action_ts": f"{time.time():.6f}",
+        }
+        if value is not None or "value" in element:
+            action["value"] = value if value is not None else element["value"]
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            "team": {"id": TEAM_ID, "domain": "incident"},
+            "user": {"id": user, "username": "responder", "team_id": TEAM_ID},
+            "api_app_id": "A0MDEBOT01",
+            "token": "legacy-verification-token-unused",
+            "trigger_id": f"{int(time.time())}.trigger",
+            "channel": {"id": channel, "name": "incident"},
+            "container": {
+                "type": "message",
+                "message_ts": message_ts,
+                "channel_id": channel,
+                "is_ephemeral": ephemeral,
+            },
+            "response_url": response_url,
+            "actions": [action],
+            "state": {"values": {}},
+        }
+        if not ephemeral and message is not None:
+            payload["message"] = {"type": "message", "ts": message_ts, **message}
+        return payload

@@ -3,6 +3,7 @@ a typed payload; nothing in a value is trusted beyond being an id."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -14,37 +15,46 @@ from bot import render
 from bot.buttons import ActionId, DeviceRef, ReportRef, decode
 from bot.errors import InputError
 from bot.export import ocsf_export
+from bot.render import Message
+from bot.results import Report
 from bot.runtime import Services
 from bot.slack_payloads import action_value, click_channel, click_thread
 from handlers.middleware import authorized
+
+View = Callable[[Services, Report], Message]
+
+# Buttons that answer the clicker with a view of the card's device, freshly looked up.
+DEVICE_VIEWS: dict[ActionId, View] = {
+    ActionId.DEVICE_ALERTS: lambda services, report: render.report_message(
+        report, report_id=services.remember(report), expand=True
+    ),
+    ActionId.DEVICE_DETAILS: lambda _, report: render.device_details_message(report),
+}
+
+
+async def clicked_device(services: Services, body: dict[str, Any]) -> Report:
+    """The device a card's button names, looked up again in the tenant it names."""
+    ref = decode(DeviceRef, action_value(body))
+    return await services.enrichment.device_report(ref.d, tenants=[ref.c])
+
+
+def device_view(services: Services, view: View) -> Callable[..., Awaitable[None]]:
+    async def listener(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        async with services.work(body, respond, client):
+            message = view(services, await clicked_device(services, body))
+            await respond(**message.as_response(), replace_original=False)
+
+    return listener
 
 
 def register(app: AsyncApp, services: Services) -> None:
     guard = [authorized(services)]
 
-    @app.action(ActionId.DEVICE_ALERTS.value, middleware=guard)
-    async def device_alerts(
-        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
-    ) -> None:
-        await ack()
-        async with services.work(body, respond, client):
-            ref = decode(DeviceRef, action_value(body))
-            report = await services.enrichment.device_report(ref.d, tenants=[ref.c])
-            message = render.report_message(
-                report, report_id=services.remember(report), expand=True
-            )
-            await respond(**message.as_response(), replace_original=False)
-
-    @app.action(ActionId.DEVICE_DETAILS.value, middleware=guard)
-    async def device_details(
-        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
-    ) -> None:
-        await ack()
-        async with services.work(body, respond, client):
-            ref = decode(DeviceRef, action_value(body))
-            report = await services.enrichment.device_report(ref.d, tenants=[ref.c])
-            message = render.device_details_message(report)
-            await respond(**message.as_response(), replace_original=False)
+    for action_id, view in DEVICE_VIEWS.items():
+        app.action(action_id.value, middleware=guard)(device_view(services, view))
 
     @app.action(ActionId.SHOW_ALL.value, middleware=guard)
     async def show_all(
@@ -64,9 +74,7 @@ def register(app: AsyncApp, services: Services) -> None:
     ) -> None:
         await ack()
         async with services.work(body, respond, client):
-            ref = decode(DeviceRef, action_value(body))
-            report = await services.enrichment.device_report(ref.d, tenants=[ref.c])
-            export = ocsf_export(report)
+            export = ocsf_export(await clicked_device(services, body))
             channel = click_channel(body)
             if channel is None:
                 raise InputError("there is no channel to upload the OCSF file to")

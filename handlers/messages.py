@@ -5,25 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
 from bot.runtime import Services
-from bot.slack_payloads import delivery_keys, is_bot_message, is_retry, message_text, thread_ts
+from bot.slack_payloads import delivery_keys, is_bot_message, message_text, thread_ts
+
+NEW_MESSAGE_SUBTYPES = (None, "bot_message", "thread_broadcast", "file_share")
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    @app.message()
+    # New messages only, as `app.message()` selects them, but without its keyword matcher: that
+    # one skips messages with empty text, and alerting bots put everything in attachments.
+    @app.event({"type": "message", "subtype": NEW_MESSAGE_SUBTYPES})
     async def enrich(
-        message: dict[str, Any],
+        event: dict[str, Any],
         body: dict[str, Any],
-        request: AsyncBoltRequest,
         client: AsyncWebClient,
     ) -> None:
-        if wanted(message, body, request, services):
+        if wanted(event, body, services):
             async with services.work(body, None, client):
-                await reply(message, services, client)
+                await reply(event, services, client)
 
     @app.event("message")
     async def ignore_other_message_events() -> None:
@@ -33,11 +35,7 @@ def register(app: AsyncApp, services: Services) -> None:
 async def reply(message: dict[str, Any], services: Services, client: AsyncWebClient) -> None:
     """One threaded reply covering every indicator of the message, or none at all."""
     extraction = await services.enrichment.extract(message_text(message))
-    user = message.get("user")
-    if not extraction.indicators or (
-        not is_bot_message(message)
-        and not await services.access.allows(client, user, message.get("channel"))
-    ):
+    if not extraction.indicators or not await allowed(message, services, client):
         return
     report = await services.enrichment.lookup(extraction)
     if not (report.found_anything or report.problems or services.settings.post_when_nothing_found):
@@ -53,14 +51,22 @@ async def reply(message: dict[str, Any], services: Services, client: AsyncWebCli
     )
 
 
-def wanted(
-    message: dict[str, Any], body: dict[str, Any], request: AsyncBoltRequest, services: Services
-) -> bool:
+async def allowed(message: dict[str, Any], services: Services, client: AsyncWebClient) -> bool:
+    """People must be allowed users in an allowed channel; bots (enriched only when configured)
+    have no user to check, but the channel must be allowed all the same."""
+    channel = message.get("channel")
+    if is_bot_message(message):
+        return services.access.channel_allowed(channel)
+    return await services.access.allows(client, message.get("user"), channel)
+
+
+def wanted(message: dict[str, Any], body: dict[str, Any], services: Services) -> bool:
     """A new message, in an enriched channel, from a person (or a bot, if configured; only
     top-level posts, so two bots can never answer each other in a thread), seen for the first
-    time (Slack's retries and duplicate deliveries are dropped)."""
+    time. Slack's retries and duplicate deliveries are dropped by event id and (channel, ts),
+    not by the retry header: a retry of a delivery we never received must still be answered."""
     settings = services.settings
-    if is_retry(request.headers) or not settings.enriches(message.get("channel")):
+    if not settings.enriches(message.get("channel")):
         return False
     if is_bot_message(message) and (
         not settings.enrich_bot_messages

@@ -8,6 +8,7 @@ from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
@@ -17,7 +18,7 @@ from bot.slack_payloads import click_channel, clicker
 
 log = get_logger(__name__)
 
-Middleware = Callable[..., Awaitable[None]]
+Middleware = Callable[..., Awaitable[BoltResponse | None]]
 
 
 def authorized(services: Services) -> Middleware:
@@ -27,24 +28,26 @@ def authorized(services: Services) -> Middleware:
         respond: AsyncRespond,
         client: AsyncWebClient,
         next_: Callable[[], Awaitable[None]],
-    ) -> None:
+    ) -> BoltResponse | None:
         is_click = body.get("type") == "block_actions"
         user = clicker(body) if is_click else body.get("user_id")
         channel = click_channel(body) if is_click else body.get("channel_id")
         if await services.access.allows(client, user, channel):
             await next_()
-            return
+            return None
         log.info("refused", user=user, channel=channel)
         refusal = render.refusal_message()
-        if is_click:
-            await ack()
-            await respond(
-                text=refusal.text,
-                blocks=refusal.blocks,
-                response_type="ephemeral",
-                replace_original=False,
-            )
-        else:
-            await ack(text=refusal.text, blocks=refusal.blocks, response_type="ephemeral")
+        # A middleware that stops the chain must return the response itself: Bolt would
+        # otherwise take the request for one nobody handles and answer Slack 404.
+        if not is_click:
+            return await ack(text=refusal.text, blocks=refusal.blocks, response_type="ephemeral")
+        acked = await ack()
+        await respond(
+            text=refusal.text,
+            blocks=refusal.blocks,
+            response_type="ephemeral",
+            replace_original=False,
+        )
+        return acked
 
     return check

@@ -3,6 +3,7 @@ test also pins what the lookup costs in MDE calls (cold cache), per connector.""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -28,6 +29,18 @@ async def backend(simulator: Simulator) -> AsyncIterator[Backend]:
 @pytest.fixture
 def service(backend: Backend) -> EnrichmentService:
     return Services.build(backend, bot_settings()).enrichment
+
+
+@contextlib.asynccontextmanager
+async def without_role(simulator: Simulator, role: str) -> AsyncIterator[EnrichmentService]:
+    """A service whose app registrations lack `role` in every tenant."""
+    roles = tuple(r for r in ALL_READ_ROLES if r != role)
+    simulator.apps[:] = [
+        AppRegistration(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, t.tenant_id, roles)
+        for t in simulator.tenants.values()
+    ]
+    async with open_backend([], bot_settings(), simulator=simulator) as backend:
+        yield Services.build(backend, bot_settings()).enrichment
 
 
 async def look(service: EnrichmentService, *indicators: Indicator, **options: object) -> Report:
@@ -90,13 +103,7 @@ async def test_public_ip_uses_hunting_when_permitted(
 
 
 async def test_public_ip_without_hunting_says_why(simulator: Simulator) -> None:
-    roles = tuple(r for r in ALL_READ_ROLES if r != "AdvancedQuery.Read.All")
-    simulator.apps[:] = [
-        AppRegistration(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, t.tenant_id, roles)
-        for t in simulator.tenants.values()
-    ]
-    async with open_backend([], bot_settings(), simulator=simulator) as backend:
-        service = Services.build(backend, bot_settings()).enrichment
+    async with without_role(simulator, "AdvancedQuery.Read.All") as service:
         report = await look(service, Indicator(T.IPV4, d.DEMO_EXTERNAL_IP))
     [note] = contoso(report).notes
     assert note.text.startswith("public IP: MDE cannot filter devices by their public IP")
@@ -172,13 +179,7 @@ async def test_file_name_finds_the_alerts_naming_it(
 
 
 async def test_file_name_without_hunting_scans_recent_evidence(simulator: Simulator) -> None:
-    roles = tuple(r for r in ALL_READ_ROLES if r != "AdvancedQuery.Read.All")
-    simulator.apps[:] = [
-        AppRegistration(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, t.tenant_id, roles)
-        for t in simulator.tenants.values()
-    ]
-    async with open_backend([], bot_settings(), simulator=simulator) as backend:
-        service = Services.build(backend, bot_settings()).enrichment
+    async with without_role(simulator, "AdvancedQuery.Read.All") as service:
         report = await look(service, Indicator(T.FILENAME, d.DEMO_FILE), tenants=["contoso"])
     connector = contoso(report)
     assert connector.findings  # the campaign is recent: inside the 7-day window
@@ -235,13 +236,7 @@ async def test_a_failing_connector_never_hides_the_others(
 
 
 async def test_a_missing_role_names_the_role_and_the_fix(simulator: Simulator) -> None:
-    roles = tuple(r for r in ALL_READ_ROLES if r != "Alert.Read.All")
-    simulator.apps[:] = [
-        AppRegistration(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, t.tenant_id, roles)
-        for t in simulator.tenants.values()
-    ]
-    async with open_backend([], bot_settings(), simulator=simulator) as backend:
-        service = Services.build(backend, bot_settings()).enrichment
+    async with without_role(simulator, "Alert.Read.All") as service:
         report = await look(service, Indicator(T.IPV4, d.DEMO_IP), tenants=["contoso"])
     connector = contoso(report)
     assert hostnames(connector) == {d.DEMO_HOST}  # devices still answered

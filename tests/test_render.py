@@ -215,7 +215,7 @@ def test_indicators_are_defanged_in_output() -> None:
         (connector(devices=(device_result(machine(), [], (url, IP)),), notes=(Note(url, "x"),)),),
     )
     shown = "\n".join(texts(render.report_message(report).blocks))
-    assert "hxxps[://]evil[.]example[.]com/a[.]exe" in shown
+    assert "hxxps://evil[.]example[.]com/a.exe" in shown
     assert "10[.]1[.]2[.]3" in shown
     assert "10.1.2.3" not in shown
     assert "https://evil" not in shown

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from bot.simulator import Simulator
 from bot.simulator.data import DEMO_HOST, DEMO_IP
-from tests.conftest import Stack
+from bot.slack_standin import SlackStandIn
+from tests.conftest import Stack, bot_settings, open_stack
 from tests.slack_helpers import answers, shown
 
 DEVICE_ID = "b2f9c1d47a3e8f60519c2d7e4a8b3f1c6d0e9a27"
@@ -113,4 +115,29 @@ async def test_bad_input_gets_a_clear_message(stack: Stack, text: str, message: 
     [answer] = await run(stack, text, 1)
     assert shown(answer).startswith(message)
     assert "Traceback" not in shown(answer)
+    assert stack.simulator.calls["*"] == 0
+
+
+async def test_a_user_not_on_the_allow_list_is_refused_politely(
+    simulator: Simulator, slack: SlackStandIn
+) -> None:
+    settings = bot_settings(allowed_users=["U0ALLOWED"])
+    async with open_stack(simulator, slack, settings) as stack:
+        refused = await slack.command(stack.url, DEMO_IP, user_id="U0STRANGER")
+        allowed = await slack.command(stack.url, DEMO_IP, user_id="U0ALLOWED")
+        assert allowed.status == 200
+        await answers(slack, 2)
+    assert refused.status == 200
+    assert refused.message()["response_type"] == "ephemeral"
+    assert refused.message()["text"].startswith("Sorry — you're not on this bot's access list")
+    assert simulator.calls["machines"] == 2  # the allowed user's lookup only
+
+
+async def test_a_request_without_a_timestamp_is_refused_with_401(stack: Stack) -> None:
+    headers = {"X-Slack-Request-Timestamp": "", "X-Slack-Signature": "v0=00"}
+    body = "command=%2Fmde&text=10.1.2.3"
+    refused = await stack.slack.send(
+        stack.url, body, "application/x-www-form-urlencoded", headers=headers
+    )
+    assert refused.status == 401
     assert stack.simulator.calls["*"] == 0

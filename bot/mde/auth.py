@@ -22,6 +22,7 @@ from typing import Any
 
 import msal
 import requests
+from msal.exceptions import MsalServiceError
 
 from bot.errors import MdeAuthError, MdeUnavailable
 from bot.settings import ConnectorSettings
@@ -166,6 +167,12 @@ class TokenProvider:
                 raise self._discovery_error(exc) from None
             except requests.RequestException as exc:
                 raise self._network_error(exc) from None
+            except MsalServiceError:  # msal's word for a 5xx from Entra
+                raise MdeUnavailable(
+                    self.alias,
+                    "the sign-in service is temporarily unavailable",
+                    hint="this usually passes; try again in a minute",
+                ) from None
         token = result.get("access_token")
         if isinstance(token, str) and token:
             return token

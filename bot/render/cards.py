@@ -8,9 +8,9 @@ from collections.abc import Sequence
 
 from bot import ocsf
 from bot.buttons import ActionId, DeviceRef, encode
-from bot.indicators import Indicator
+from bot.indicators import Indicator, IndicatorType, defang
 from bot.mde.models import FileInfo
-from bot.mrkdwn import code, date, defang, escape
+from bot.mrkdwn import code, date, escape
 from bot.render.kit import (
     Block,
     actions,
@@ -55,8 +55,19 @@ def device_label(device: ocsf.Device) -> str:
     return device.name or device.hostname or device.uid or "unknown device"
 
 
+HASHES = frozenset({IndicatorType.MD5, IndicatorType.SHA1, IndicatorType.SHA256})
+
+
+def indicator_code(indicator: Indicator, *, short: bool = False) -> str:
+    """An indicator as inline code, defanged; `short` cuts hashes to 12 characters (the reader
+    pasted them, a prefix recognises them)."""
+    if short and indicator.type in HASHES:
+        return code(indicator.value[:12] + "…")
+    return code(defang(indicator.value, indicator.type))
+
+
 def matched_text(matched: Sequence[Indicator]) -> str:
-    return ", ".join(code(defang(i.value)) for i in matched[:5]) + (
+    return ", ".join(indicator_code(i, short=True) for i in matched[:5]) + (
         f" +{len(matched) - 5}" if len(matched) > 5 else ""
     )
 
@@ -198,5 +209,4 @@ def file_card(result: FileResult) -> Block:
     if info.file_product_name or info.file_publisher:
         product = " — ".join(p for p in (info.file_product_name, info.file_publisher) if p)
         lines.append(escape(product))
-    lines.append(f"matched {matched_text(result.matched)}")
     return section("\n".join(lines))

@@ -3,14 +3,12 @@ lists are collapsed behind "Show all N alerts"."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from bot import ocsf
 from bot.buttons import ActionId, ReportRef, encode
 from bot.check import CheckReport, ConnectorCheck
 from bot.commands import HELP
-from bot.indicators import Indicator
-from bot.mrkdwn import code, date, defang, escape
+from bot.indicators import defang
+from bot.mrkdwn import code, date, escape
 from bot.render.cards import (
     alert_counts,
     device_buttons,
@@ -18,6 +16,7 @@ from bot.render.cards import (
     device_label,
     file_card,
     finding_card,
+    indicator_code,
     top_severity,
 )
 from bot.render.kit import (
@@ -51,6 +50,7 @@ def _ranked(report: Report) -> list[tuple[ConnectorReport, ocsf.DetectionFinding
 def summary_line(report: Report) -> str:
     """One plain line: the first thing read, and the push notification."""
     devices = [d for c in report.connectors for d in c.devices]
+    device_count = len(devices) + sum(c.more_devices for c in report.connectors)
     findings = [f for _, f in _ranked(report)]
     aliases = ", ".join(c.alias for c in report.connectors if c.found_anything)
     if not report.found_anything:
@@ -65,12 +65,12 @@ def summary_line(report: Report) -> str:
     else:
         n = sum(1 for f in findings if f.severity_id == top)
         alerts = f"{n} {ocsf.caption(top)} {'alert' if n == 1 else 'alerts'}"
-    if len(devices) == 1:
+    if device_count == 1:
         where = device_label(devices[0].device)
-    elif devices:
-        where = plural(len(devices), "device")
+    elif device_count:
+        where = plural(device_count, "device")
     elif len(report.indicators) == 1:
-        where = defang(report.indicators[0].value)
+        where = defang(report.indicators[0].value, report.indicators[0].type)
     else:
         where = plural(len(report.indicators), "indicator")
     return f"{severity_emoji(top)} {alerts} · {where} · {aliases}"
@@ -88,14 +88,15 @@ def _footer(report: Report) -> Block:
     return context(parts)
 
 
-def _notes(connector: ConnectorReport) -> list[Block]:
+def _notes(connector: ConnectorReport, *, name_tenant: bool) -> list[Block]:
     blocks = []
     for problem in connector.problems:
         hint = f"\n{escape(problem.hint)}" if problem.hint else ""
         blocks.append(
             section(f"{WARNING} *{escape(problem.connector)}*: {escape(problem.message)}{hint}")
         )
-    notes = [f"💡 {code(defang(n.indicator.value))} {escape(n.text)}" for n in connector.notes]
+    where = f" ({escape(connector.alias)})" if name_tenant else ""
+    notes = [f"💡 {indicator_code(n.indicator)}{where} {escape(n.text)}" for n in connector.notes]
     if notes:
         blocks.append(context(notes[:5]))
     return blocks
@@ -131,7 +132,7 @@ def report_message(
     for connector in report.connectors:
         if connector.files:
             blocks += [file_card(f) for f in connector.files[:3]]
-        blocks += _notes(connector)
+        blocks += _notes(connector, name_tenant=len(report.connectors) > 1)
     overflow = context(["More than fits in one message: open the devices in Defender"])
     return Message(notification(summary), fit(blocks, overflow))
 
@@ -172,7 +173,7 @@ def device_details_message(report: Report) -> Message:
         if (buttons := device_buttons(connector, device, alerts=len(result.findings))) is not None:
             blocks.append(buttons)
     for connector in report.connectors:
-        blocks += _notes(connector)
+        blocks += _notes(connector, name_tenant=len(report.connectors) > 1)
     if not devices:
         summary = "No such device in MDE"
         blocks.insert(0, section(f"*{summary}*"))
@@ -267,7 +268,3 @@ def error_message(message: str, hint: str = "") -> Message:
     """A failure, in our words: what happened and what to do."""
     body = f"{WARNING} {escape(message)}" + (f"\n{escape(hint)}" if hint else "")
     return Message(notification(f"{WARNING} {message}"), [section(body)])
-
-
-def indicator_list(indicators: Sequence[Indicator]) -> str:
-    return ", ".join(code(defang(i.value)) for i in indicators)
