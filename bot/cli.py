@@ -44,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
     enrich.add_argument("text", nargs="?", help="the text; read from stdin when absent")
     enrich.add_argument("--format", choices=["ocsf", "text", "blocks"], default="text")
     enrich.add_argument("--tenant", action="append", default=[], help="ask only this tenant")
+    enrich.add_argument(
+        "--legacy",
+        action="store_true",
+        help="with --format ocsf: also each alert as a legacy Security Finding (class 2001)",
+    )
     check = sub.add_parser("check", help="test the MDE connections")
     check.add_argument("--tenant", action="append", default=[], help="check only this tenant")
     return parser
@@ -70,13 +75,13 @@ async def _serve(register: Registrar) -> int:
     return 0
 
 
-async def _enrich(text: str, fmt: str, tenants: list[str]) -> int:
+async def _enrich(text: str, fmt: str, tenants: list[str], *, legacy: bool) -> int:
     settings = load_bot_settings()
     async with open_backend(load_connectors(), settings) as backend:
         service = Services.build(backend, settings).enrichment
         report = await service.lookup(await service.extract(text), tenants=tenants)
     if fmt == "ocsf":
-        for event in ocsf_events(report):
+        for event in ocsf_events(report, legacy=legacy):
             print(json.dumps(event, separators=(",", ":")))
     elif fmt == "blocks":
         print(json.dumps(render.report_message(report).blocks, indent=2, ensure_ascii=False))
@@ -130,7 +135,7 @@ def main(argv: Sequence[str] | None = None, *, register: Registrar | None = None
             if args.command == "check":
                 return asyncio.run(_check(args.tenant))
             text = args.text if args.text is not None else sys.stdin.read()
-            return asyncio.run(_enrich(text, args.format, args.tenant))
+            return asyncio.run(_enrich(text, args.format, args.tenant, legacy=args.legacy))
         if args.command == "simulator":
             logs.configure("WARNING")
             with contextlib.suppress(KeyboardInterrupt):

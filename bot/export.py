@@ -7,16 +7,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot import ocsf
-from bot.mde.normalize import device_event
+from bot.mde.normalize import device_event, security_finding_from_detection
 from bot.results import Report
 
 
-def ocsf_events(report: Report) -> list[dict[str, Any]]:
-    """Each device as Device Inventory Info, then each distinct alert as a Detection Finding."""
+def ocsf_events(report: Report, *, legacy: bool = False) -> list[dict[str, Any]]:
+    """Each device as Device Inventory Info, then each distinct alert as a Detection Finding;
+    with `legacy`, each alert also as a Security Finding (2001) for tools that expect it."""
     events: list[ocsf.Event] = []
     for connector in report.connectors:
         events += [device_event(d.device, tenant_id=connector.tenant_id) for d in connector.devices]
-        events += connector.all_findings()
+        findings = connector.all_findings()
+        events += findings
+        if legacy:
+            events += [security_finding_from_detection(f) for f in findings]
     return [ocsf.to_json(e) for e in events]
 
 

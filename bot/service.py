@@ -400,7 +400,7 @@ class _ConnectorLookup:
             DeviceResult(
                 device=device_from_machine(machine),
                 findings=tuple(
-                    finding_from_alert(a, portal_url=portal)
+                    finding_from_alert(a, portal_url=portal, machine=machine)
                     for a in device_alerts.get(machine.id, [])
                 ),
                 matched=tuple(self.machine_hits.get(machine.id, ())),

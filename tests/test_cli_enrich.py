@@ -1,0 +1,83 @@
+"""`mde-bot enrich`: what a message would trigger, as OCSF events, text or Block Kit — on the
+embedded simulator when no connector is configured. Run as a process, as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+from bot.simulator.data import DEMO_SHA256
+from tests.blockkit import assert_valid_blocks
+from tests.ocsf_validation import ocsf_errors
+
+TEXT = f"beacon from 10[.]1[.]2[.]3, dropped {DEMO_SHA256}"
+
+
+def enrich(tmp_path: Path, *args: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MDE_", "SLACK_", "BOT_"))}
+    done = subprocess.run(  # noqa: S603 - our own console script, fixed arguments
+        [str(Path(sys.executable).with_name("mde-bot")), "enrich", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_ocsf_format_prints_one_valid_event_per_line(tmp_path: Path) -> None:
+    events = [json.loads(line) for line in enrich(tmp_path, TEXT, "--format", "ocsf").splitlines()]
+    kinds = Counter(e["class_name"] for e in events)
+    assert kinds["Device Inventory Info"] >= 1
+    assert kinds["Detection Finding"] >= 3
+    assert "Security Finding" not in kinds
+    for event in events:
+        assert ocsf_errors(event) == []
+
+
+def test_legacy_adds_a_security_finding_per_alert(tmp_path: Path) -> None:
+    lines = enrich(tmp_path, TEXT, "--format", "ocsf", "--legacy").splitlines()
+    events = [json.loads(line) for line in lines]
+    kinds = Counter(e["class_name"] for e in events)
+    assert kinds["Security Finding"] == kinds["Detection Finding"] >= 3
+    for event in events:
+        assert ocsf_errors(event) == []
+
+
+def test_text_format_reads_like_the_card(tmp_path: Path) -> None:
+    text = enrich(tmp_path, TEXT, "--format", "text")
+    assert text.startswith("🔴 ")
+    assert "ws-fin-042 · contoso" in text
+    assert "demo data from the embedded MDE simulator" in text
+
+
+def test_blocks_format_is_valid_block_kit(tmp_path: Path) -> None:
+    blocks = json.loads(enrich(tmp_path, TEXT, "--format", "blocks"))
+    assert_valid_blocks(blocks)
+
+
+def test_text_from_stdin_and_a_tenant(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MDE_", "SLACK_", "BOT_"))}
+    done = subprocess.run(  # noqa: S603 - our own console script, fixed arguments
+        [str(Path(sys.executable).with_name("mde-bot")), "enrich", "--tenant", "nowhere"],
+        input="10.1.2.3",
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2
+    assert (
+        done.stderr.strip()
+        == "mde-bot: no tenant called 'nowhere' — known tenants: contoso, fabrikam"
+    )
+    assert "Traceback" not in done.stderr
