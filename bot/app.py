@@ -14,7 +14,6 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -25,6 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.errors import BotError
 from bot.logs import get_logger
 from bot.render import Message, error_message
+from bot.replies import Replies, ReplyError
 from bot.settings import SlackSettings
 
 log = get_logger(__name__)
@@ -49,14 +49,18 @@ def build_web_client(slack: SlackSettings, session: aiohttp.ClientSession) -> As
     )
 
 
-def build_bolt_app(slack: SlackSettings, client: AsyncWebClient) -> AsyncApp:
+def build_bolt_app(slack: SlackSettings, client: AsyncWebClient, replies: Replies) -> AsyncApp:
     app = AsyncApp(
         client=client,
         signing_secret=slack.signing_secret.get_secret_value(),
         logger=logging.getLogger("slack_bolt"),
         # Request verification stays on (the default): never turn it off.
     )
-    app.error(handle_error)
+
+    async def on_error(error: Exception, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await handle_error(error, body, replies, client)
+
+    app.error(on_error)
     return app
 
 
@@ -91,7 +95,7 @@ def user_facing(error: Exception) -> tuple[Message, str | None]:
 
 
 async def handle_error(
-    error: Exception, body: Mapping[str, Any], respond: AsyncRespond | None, client: AsyncWebClient
+    error: Exception, body: Mapping[str, Any], replies: Replies, client: AsyncWebClient
 ) -> None:
     """The one error handler: known errors become a short actionable message; anything else gets
     a reference id that is also in the logs. No exception text or trace ever reaches Slack."""
@@ -101,8 +105,8 @@ async def handle_error(
     else:
         log.info("user_error", error=type(error).__name__, message=getattr(error, "message", ""))
     try:
-        if respond is not None and body.get("response_url"):
-            await respond(text=message.text, blocks=message.blocks, replace_original=False)
+        if body.get("response_url"):
+            await replies.respond(body, message)
             return
         event = body.get("event")
         if isinstance(event, Mapping) and event.get("channel") and event.get("ts"):
@@ -112,7 +116,7 @@ async def handle_error(
                 text=message.text,
                 blocks=message.blocks,
             )
-    except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+    except (SlackApiError, ReplyError, aiohttp.ClientError, TimeoutError) as exc:
         log.warning("error_reply_failed", error=type(exc).__name__, reference=reference)
 
 

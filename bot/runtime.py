@@ -16,12 +16,12 @@ import secrets
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import Access, Seen
@@ -32,6 +32,7 @@ from bot.mde.auth import TokenProvider
 from bot.mde.cache import TtlCache
 from bot.mde.client import MdeClient, tls_context
 from bot.mde.limits import Budget, Window
+from bot.replies import SLACK_RESPONSE_HOSTS, Replies
 from bot.results import Report
 from bot.service import EnrichmentService, ExtractionOptions
 from bot.settings import BotSettings, ConnectorSettings, SlackSettings
@@ -39,6 +40,8 @@ from bot.simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Simulator
 
 log = get_logger(__name__)
 
+ACK_HEADSTART = 0.02  # seconds a listener's work waits after its ack (see Services.work)
+CONNECTION_POOL = 256
 SHUTDOWN_GRACE = 20.0  # seconds acknowledged lookups get to finish at shutdown
 
 
@@ -52,6 +55,7 @@ class Services:
     enrichment: EnrichmentService
     settings: BotSettings
     access: Access
+    replies: Replies
     seen: Seen = field(default_factory=Seen)
     inflight: InFlight = field(default_factory=InFlight)
     # Posted reports, by the opaque id their buttons carry.
@@ -61,18 +65,23 @@ class Services:
 
     @contextlib.asynccontextmanager
     async def work(
-        self, body: Mapping[str, Any], respond: AsyncRespond | None, client: AsyncWebClient
+        self, body: Mapping[str, Any], client: AsyncWebClient, *, after_ack: bool = True
     ) -> AsyncIterator[None]:
         """Around a listener's work after its ack: tracked for a graceful shutdown, and any
         error handed to the app's one error handler here (Bolt loses the ack of a listener that
         fails within milliseconds of acking, so errors must not escape it)."""
         async with self.inflight.track():
             try:
+                # Let the ack leave first: Bolt sends a listener's ack when its 10 ms poll sees
+                # it, and work started at once would queue in front of it when many requests
+                # arrive together (events are acked by Bolt before the listener even starts).
+                if after_ack:
+                    await asyncio.sleep(ACK_HEADSTART)
                 yield
             # Not swallowed: every error goes to the one error handler, which logs unknown ones
             # with their traceback and a reference id.
             except Exception as error:  # noqa: BLE001
-                await handle_error(error, body, respond, client)
+                await handle_error(error, body, self.replies, client)
 
     def remember(self, report: Report) -> str:
         """Keep a posted report for its buttons; returns the opaque id they carry."""
@@ -81,10 +90,18 @@ class Services:
         return report_id
 
     @classmethod
-    def build(cls, backend: Backend, settings: BotSettings) -> Services:
+    def build(
+        cls, backend: Backend, settings: BotSettings, *, slack_api_url: str | None = None
+    ) -> Services:
+        """`slack_api_url`: where the Web API lives; a stand-in's host may then receive
+        response_url posts too (Slack's own host always may)."""
         options = ExtractionOptions(tuple(settings.internal_domains), settings.max_indicators)
         enrichment = EnrichmentService(backend.clients, demo=backend.demo, extraction=options)
-        return cls(enrichment, settings, Access(settings))
+        hosts = set(SLACK_RESPONSE_HOSTS)
+        if slack_api_url and (host := urlsplit(slack_api_url).hostname) != "slack.com" and host:
+            hosts.add(host)
+        replies = Replies(backend.session, hosts=frozenset(hosts))
+        return cls(enrichment, settings, Access(settings), replies)
 
 
 Registrar = Callable[[AsyncApp, Services], None]
@@ -168,7 +185,11 @@ async def open_backend(
                 simulator = await stack.enter_async_context(Simulator())
             connectors = simulator_connectors(simulator)
             log.info("demo_backend", simulator=simulator.base_url)
-        session = await stack.enter_async_context(aiohttp.ClientSession())
+        # One session for MDE and Slack. Its pool must hold every connector's calls in flight,
+        # or requests would wait in it after taking a budget slot.
+        session = await stack.enter_async_context(
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONNECTION_POOL))
+        )
         clients = await build_clients(connectors, session, settings)
         for client in clients:
             stack.callback(client.tokens.close)
@@ -194,8 +215,8 @@ async def serve_slack(
     """The Bolt app behind an aiohttp server on `port` (0: chosen by the OS), plus a Socket Mode
     connection when an app-level token is set (then /healthz reflects the socket)."""
     client = build_web_client(slack, backend.session)
-    app = build_bolt_app(slack, client)
-    services = Services.build(backend, settings)
+    services = Services.build(backend, settings, slack_api_url=slack.api_url)
+    app = build_bolt_app(slack, client, services.replies)
     register(app, services)
     socket: AsyncSocketModeHandler | None = None
     if slack.app_token is not None:

@@ -51,6 +51,25 @@ class ExtractionOptions:
     cap: int = DEFAULT_CAP
 
 
+# MDE calls per indicator kind and connector, cold cache, the device's alerts included (the
+# figures `make bench` measures; a public IP adds hunting and the devices it names).
+CALLS_PER_KIND = {
+    IndicatorType.IPV4: 3,
+    IndicatorType.IPV6: 3,
+    IndicatorType.HOSTNAME: 3,
+    IndicatorType.DOMAIN: 4,
+    IndicatorType.URL: 4,
+    IndicatorType.SHA1: 6,
+    IndicatorType.SHA256: 7,
+    IndicatorType.MD5: 8,
+    IndicatorType.FILENAME: 2,
+}
+
+
+def estimated_calls(indicators: Sequence[Indicator]) -> int:
+    return sum(CALLS_PER_KIND.get(i.type, 3) for i in indicators)
+
+
 class UnknownTenant(InputError):
     """`--tenant` named no configured connector."""
 
@@ -87,9 +106,12 @@ class EnrichmentService:
     def client(self, alias: str) -> MdeClient:
         return self.clients([alias])[0]
 
-    def queue_delay(self, tenants: Sequence[str] | None = None) -> float:
-        """Seconds a lookup started now would wait for call budget (0 when it runs at once)."""
-        return max((c.queue_delay() for c in self.clients(tenants)), default=0.0)
+    def queue_delay(
+        self, indicators: Sequence[Indicator], tenants: Sequence[str] | None = None
+    ) -> float:
+        """About how long looking `indicators` up now would wait for call budget (0: no wait)."""
+        calls = estimated_calls(indicators)
+        return max((c.queue_delay(calls) for c in self.clients(tenants)), default=0.0)
 
     async def check(self, tenants: Sequence[str] | None = None) -> CheckReport:
         """Test connection for the chosen connectors (`mde-bot check`, `/mde check`)."""
@@ -166,6 +188,10 @@ class _ConnectorLookup:
         self.notes: list[Note] = []
         self.problems: list[Problem] = []
         self.can_hunt = False
+        # The alerts of the first MAX_DEVICES devices, fetched as soon as each is found: a
+        # device found by an IP does not wait for a hash's longer chain of calls.
+        self.device_alerts: dict[str, list[Alert]] = {}
+        self._group: asyncio.TaskGroup | None = None
 
     # ------------------------------------------------------------------ entry points
 
@@ -175,8 +201,8 @@ class _ConnectorLookup:
         except MdeError as exc:
             return self._report(problem=exc)
         self.can_hunt = HUNTING_ROLE in roles
-        await self._all(*self._plan(indicators, at))
-        return await self._finish()
+        await self._gather(self._plan(indicators, at))
+        return self._finished()
 
     async def device(self, key: str) -> ConnectorReport:
         """A device by id, or by host name (exact, then prefix)."""
@@ -190,8 +216,8 @@ class _ConnectorLookup:
             else:
                 self._add_machines(None, [await lookups.device(self.client, machine_id)])
 
-        await self._all(step)
-        return await self._finish()
+        await self._gather([step])
+        return self._finished()
 
     # ------------------------------------------------------------------ per indicator
 
@@ -327,6 +353,14 @@ class _ConnectorLookup:
 
     # ------------------------------------------------------------------ accumulate
 
+    async def _gather(self, steps: Sequence[Step]) -> None:
+        """Run the plan; device-alert fetches join the same group as devices turn up."""
+        async with asyncio.TaskGroup() as group:
+            self._group = group
+            for step in steps:
+                group.create_task(self._guarded(step))
+        self._group = None
+
     async def _all(self, *steps: Callable[[], Awaitable[None]]) -> None:
         """Run steps concurrently; expected failures are recorded, a bug cancels the rest."""
         async with asyncio.TaskGroup() as group:
@@ -352,7 +386,11 @@ class _ConnectorLookup:
 
     def _add_machines(self, indicator: Indicator | None, machines: Sequence[Machine]) -> None:
         for machine in machines:
-            self.machines.setdefault(machine.id, machine)
+            if machine.id not in self.machines:
+                self.machines[machine.id] = machine
+                if len(self.machines) <= MAX_DEVICES and self._group is not None:
+                    fetch = partial(self._fetch_device_alerts, machine.id)
+                    self._group.create_task(self._guarded(fetch))
             hits = self.machine_hits.setdefault(machine.id, [])
             if indicator is not None and indicator not in hits:
                 hits.append(indicator)
@@ -372,17 +410,13 @@ class _ConnectorLookup:
 
     # ------------------------------------------------------------------ finish
 
-    async def _finish(self, *, device_alerts: bool = True) -> ConnectorReport:
-        """Fetch the alerts of the devices shown, then normalise everything to OCSF."""
+    async def _fetch_device_alerts(self, machine_id: str) -> None:
+        self.device_alerts[machine_id] = await lookups.device_alerts(self.client, machine_id)
+
+    def _finished(self) -> ConnectorReport:
+        """Everything found, normalised to OCSF; the first MAX_DEVICES devices shown."""
         shown = list(self.machines.values())[:MAX_DEVICES]
-        fetched: dict[str, list[Alert]] = {}
-        if device_alerts and shown:
-
-            async def alerts_of(machine: Machine) -> None:
-                fetched[machine.id] = await lookups.device_alerts(self.client, machine.id)
-
-            await self._all(*(partial(alerts_of, m) for m in shown))
-        return self._report(devices=shown, device_alerts=fetched)
+        return self._report(devices=shown, device_alerts=self.device_alerts)
 
     def _report(
         self,

@@ -8,7 +8,6 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
@@ -39,13 +38,11 @@ async def clicked_device(services: Services, body: dict[str, Any]) -> Report:
 
 
 def device_view(services: Services, view: View) -> Callable[..., Awaitable[None]]:
-    async def listener(
-        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
-    ) -> None:
+    async def listener(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        async with services.work(body, respond, client):
+        async with services.work(body, client):
             message = view(services, await clicked_device(services, body))
-            await respond(**message.as_response(), replace_original=False)
+            await services.replies.respond(body, message)
 
     return listener
 
@@ -57,23 +54,19 @@ def register(app: AsyncApp, services: Services) -> None:
         app.action(action_id.value, middleware=guard)(device_view(services, view))
 
     @app.action(ActionId.SHOW_ALL.value, middleware=guard)
-    async def show_all(
-        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
-    ) -> None:
+    async def show_all(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        async with services.work(body, respond, client):
+        async with services.work(body, client):
             report = services.reports.get(decode(ReportRef, action_value(body)).r)
             if report is None:
                 raise InputError("this card has expired", hint="paste the indicators again")
             message = render.report_message(report, expand=True)
-            await respond(**message.as_response(), replace_original=False)
+            await services.replies.respond(body, message)
 
     @app.action(ActionId.DEVICE_OCSF.value, middleware=guard)
-    async def device_ocsf(
-        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
-    ) -> None:
+    async def device_ocsf(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        async with services.work(body, respond, client):
+        async with services.work(body, client):
             export = ocsf_export(await clicked_device(services, body))
             channel = click_channel(body)
             if channel is None:

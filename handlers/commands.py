@@ -7,7 +7,6 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
@@ -20,19 +19,17 @@ from handlers.middleware import authorized
 
 def register(app: AsyncApp, services: Services) -> None:
     @app.command("/mde", middleware=[authorized(services)])
-    async def mde(
-        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
-    ) -> None:
+    async def mde(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        async with services.work(body, respond, client):
+        async with services.work(body, client):
             parsed = parse_command(str(body.get("text", "")))
-            message = await answer(parsed, services, respond)
+            message = await answer(parsed, services, body)
             shared = parsed.verb not in {Verb.HELP, Verb.CHECK}
             visibility = services.settings.response_visibility if shared else "ephemeral"
-            await respond(text=message.text, blocks=message.blocks, response_type=visibility)
+            await services.replies.respond(body, message, response_type=visibility)
 
 
-async def answer(command: Command, services: Services, respond: AsyncRespond) -> Message:
+async def answer(command: Command, services: Services, body: dict[str, Any]) -> Message:
     enrichment = services.enrichment
     tenants = command.tenants
     if command.verb is Verb.HELP:
@@ -51,11 +48,12 @@ async def answer(command: Command, services: Services, respond: AsyncRespond) ->
     )
     if not extraction.indicators:
         return render.nothing_to_look_up_message(command.argument)
+    indicators = extraction.indicators
     progress = render.progress_message(
-        len(extraction.indicators),
+        len(indicators),
         len(enrichment.clients(tenants)),
-        enrichment.queue_delay(tenants),
+        enrichment.queue_delay(indicators, tenants),
     )
-    await respond(text=progress.text, blocks=progress.blocks, response_type="ephemeral")
+    await services.replies.respond(body, progress)
     report = await enrichment.lookup(extraction, tenants=tenants, at=command.at)
     return render.report_message(report, report_id=services.remember(report))

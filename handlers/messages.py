@@ -24,7 +24,7 @@ def register(app: AsyncApp, services: Services) -> None:
         client: AsyncWebClient,
     ) -> None:
         if wanted(event, body, services):
-            async with services.work(body, None, client):
+            async with services.work(body, client, after_ack=False):
                 await reply(event, services, client)
 
     @app.event("message")

@@ -7,7 +7,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -25,7 +24,6 @@ def authorized(services: Services) -> Middleware:
     async def check(
         body: dict[str, Any],
         ack: AsyncAck,
-        respond: AsyncRespond,
         client: AsyncWebClient,
         next_: Callable[[], Awaitable[None]],
     ) -> BoltResponse | None:
@@ -42,12 +40,7 @@ def authorized(services: Services) -> Middleware:
         if not is_click:
             return await ack(text=refusal.text, blocks=refusal.blocks, response_type="ephemeral")
         acked = await ack()
-        await respond(
-            text=refusal.text,
-            blocks=refusal.blocks,
-            response_type="ephemeral",
-            replace_original=False,
-        )
+        await services.replies.respond(body, refusal)
         return acked
 
     return check

@@ -12,7 +12,7 @@ from bot.errors import MdeRateLimited, MdeUnavailable
 from bot.indicators import Extraction, Indicator, IndicatorType
 from bot.mde import lookups
 from bot.mde.client import MdeClient
-from bot.mde.limits import Budget, RetryPolicy, Window
+from bot.mde.limits import Budget, RetryPolicy, Window, guard_band
 from bot.runtime import Backend, Services, open_backend
 from bot.simulator import Fault, Simulator
 from bot.simulator import data as d
@@ -142,3 +142,20 @@ async def test_a_burst_of_300_lookups_stays_in_budget_and_loses_none(
     assert simulator.calls["*"] == 600
     assert simulator.calls["429"] == 0
     assert simulator.peak_window_calls <= 300
+
+
+def test_the_queue_estimate_counts_the_callers_ahead_and_the_calls_needed() -> None:
+    """What "queued, about N s" tells users: the wait of the last call of a lookup, behind the
+    calls already queued, from the windows' own record (a fake clock: exact figures)."""
+    now = [100.0]
+    budget = Budget((Window(10, 60.0),), clock=lambda: now[0])
+    span = 60.0 + guard_band(60.0)
+    for second in range(10):  # one call a second: the window is full
+        now[0] = 100.0 + second
+        budget._windows[0].record()
+    now[0] = 110.0
+    assert budget.delay(1) == pytest.approx(100.0 + span - 110.0)  # the oldest call leaves
+    assert budget.delay(3) == pytest.approx(102.0 + span - 110.0)  # the third oldest
+    budget.waiting = 4
+    assert budget.delay(1) == pytest.approx(104.0 + span - 110.0)
+    assert budget.delay(20) == pytest.approx(span * 2)  # beyond the record: whole windows

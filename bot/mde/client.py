@@ -39,7 +39,7 @@ Json = Any
 Params = Mapping[str, str]
 
 CALL_TIMEOUT: Final = 20.0  # seconds per HTTP call, connection included
-MAX_IN_FLIGHT: Final = 16  # per connector; the process's connection pool holds 100
+MAX_IN_FLIGHT: Final = 48  # per connector; the process's connection pool holds 256
 MAX_PAGES: Final = 20  # paging guard: 20 pages of `page_size` rows at most
 _NOT_FOUND: Final = {"__not_found__": True}  # cached 404s: asked once, known missing
 
@@ -94,9 +94,9 @@ class MdeClient:
     def tokens(self) -> TokenProvider:
         return self._tokens
 
-    def queue_delay(self) -> float:
-        """Seconds a new lookup would wait for budget: > 0 means "tell the user it's queued"."""
-        return self.budget.delay()
+    def queue_delay(self, calls: int = 1) -> float:
+        """Seconds the last of `calls` new calls would wait for budget (0: none waits)."""
+        return self.budget.delay(calls)
 
     # ------------------------------------------------------------------ public calls
 

@@ -42,15 +42,21 @@ class SlidingWindow:
         self._clock = clock
         self._starts: deque[float] = deque()
 
-    def wait(self) -> float:
-        """Seconds until one more call fits; 0 if it fits now."""
+    def wait(self, ahead: int = 0) -> float:
+        """Seconds until one more call fits behind `ahead` others; 0 if it fits now.
+
+        Exact for the calls the window remembers; beyond them, whole windows are counted."""
         now = self._clock()
         horizon = now - self._span
         while self._starts and self._starts[0] <= horizon:
             self._starts.popleft()
-        if len(self._starts) < self.window.calls:
+        free = self.window.calls - len(self._starts)
+        if ahead < free:
             return 0.0
-        return self._starts[0] - horizon
+        k = ahead - free  # this many remembered starts must leave the window first
+        if k < len(self._starts):
+            return self._starts[k] - horizon
+        return self._span * (1 + (k - len(self._starts)) // self.window.calls)
 
     def record(self) -> None:
         self._starts.append(self._clock())
@@ -79,16 +85,21 @@ class Budget:
         """MDE said Retry-After: no call leaves before that."""
         self._paused_until = max(self._paused_until, self._clock() + seconds)
 
-    def delay(self) -> float:
-        """How long a call made now would wait, roughly: for "queued" messages to users."""
-        return max([self._paused_until - self._clock(), *(w.wait() for w in self._windows), 0.0])
+    def delay(self, calls: int = 1) -> float:
+        """About how long the last of `calls` new calls would wait behind the callers already
+        queued: what "queued, about N s" tells users."""
+        return self._wait(ahead=self.waiting + calls - 1)
+
+    def _wait(self, ahead: int = 0) -> float:
+        pause = self._paused_until - self._clock()
+        return max([pause, *(w.wait(ahead) for w in self._windows), 0.0])
 
     async def acquire(self) -> None:
         self.waiting += 1
         try:
             async with self._lock:
                 # Waiting on the clock, not on another task: an Event would not help here.
-                while (wait := self.delay()) > 0:  # noqa: ASYNC110
+                while (wait := self._wait()) > 0:  # noqa: ASYNC110
                     await asyncio.sleep(wait)
                 for window in self._windows:
                     window.record()
