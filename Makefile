@@ -36,9 +36,10 @@ unit: $(STAMP)
 run: $(STAMP)
 	$(BIN)/mde-bot serve
 
-## bench: benchmarks; writes bench/results/latest.json and a markdown table
+## bench: benchmarks (about 8 min; ARGS=--quick for about 1 min); writes bench/results/
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
+	$(BIN)/python -m bench $(ARGS)
 
 fmt: $(STAMP)
 	$(BIN)/ruff check --fix .

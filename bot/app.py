@@ -77,6 +77,14 @@ def user_facing(error: Exception) -> tuple[Message, str | None]:
     """What the user sees for `error`, and the reference id logged with unexpected ones."""
     if isinstance(error, BotError):
         return error_message(error.message, error.hint), None
+    if isinstance(error, SlackApiError) and _slack_error(error) == "ratelimited":
+        return (
+            error_message(
+                "Slack is rate-limiting the bot right now, so the answer could not be posted.",
+                "Try again in a minute.",
+            ),
+            None,
+        )
     if isinstance(error, SlackApiError) and _slack_error(error) in NOT_IN_CHANNEL:
         return (
             error_message(

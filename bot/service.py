@@ -418,6 +418,21 @@ class _ConnectorLookup:
         shown = list(self.machines.values())[:MAX_DEVICES]
         return self._report(devices=shown, device_alerts=self.device_alerts)
 
+    def _device_result(
+        self, machine: Machine, device_alerts: dict[str, list[Alert]], portal: str
+    ) -> DeviceResult:
+        device = device_from_machine(machine)  # once; its alerts all carry it
+        return DeviceResult(
+            device=device,
+            findings=tuple(
+                finding_from_alert(a, portal_url=portal, machine=machine, device=device)
+                for a in device_alerts.get(machine.id, [])
+            ),
+            matched=tuple(self.machine_hits.get(machine.id, ())),
+            loose=machine.id in self.loose,
+            alerts_known=machine.id in device_alerts,
+        )
+
     def _report(
         self,
         *,
@@ -431,17 +446,7 @@ class _ConnectorLookup:
             self._problem(problem)
         device_alerts = device_alerts or {}
         device_results = tuple(
-            DeviceResult(
-                device=device_from_machine(machine),
-                findings=tuple(
-                    finding_from_alert(a, portal_url=portal, machine=machine)
-                    for a in device_alerts.get(machine.id, [])
-                ),
-                matched=tuple(self.machine_hits.get(machine.id, ())),
-                loose=machine.id in self.loose,
-                alerts_known=machine.id in device_alerts,
-            )
-            for machine in devices
+            self._device_result(machine, device_alerts, portal) for machine in devices
         )
         finding_results = tuple(
             FindingResult(finding_from_alert(alert, portal_url=portal), tuple(self.alert_hits[aid]))

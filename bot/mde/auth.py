@@ -15,6 +15,7 @@ import base64
 import binascii
 import json
 import re
+import time
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ from bot.errors import MdeAuthError, MdeUnavailable
 from bot.settings import ConnectorSettings
 
 AUTH_TIMEOUT = 15.0  # seconds, per HTTP call msal makes
+REFRESH_MARGIN = 300.0  # seconds: msal treats a cached token with less left as expired
 
 # AADSTS codes an operator meets when setting up an app, in plain words.
 AADSTS_REASONS: dict[int, tuple[str, str]] = {
@@ -128,6 +130,7 @@ class TokenProvider:
         self._app: msal.ConfidentialClientApplication | None = None
         self._http = _PinnedSession(connector.ca_bundle, timeout)
         self._lock = asyncio.Lock()
+        self._last: tuple[str, float] | None = None  # (token, reuse it until this instant)
 
     @property
     def alias(self) -> str:
@@ -158,9 +161,17 @@ class TokenProvider:
         return result
 
     async def token(self) -> str:
-        """A valid access token: msal's cache first, Entra on a miss."""
+        """A valid access token: msal's cache first, Entra on a miss.
+
+        The token msal last gave is reused without a thread hop while it has more than
+        REFRESH_MARGIN left (msal's own rule for serving from its cache); after that, msal
+        decides: its cache, or Entra."""
+        if self._last is not None and time.monotonic() < self._last[1]:
+            return self._last[0]
         # One acquisition at a time: a cold start with 50 concurrent lookups makes one request.
         async with self._lock:
+            if self._last is not None and time.monotonic() < self._last[1]:
+                return self._last[0]
             try:
                 result = await asyncio.to_thread(self._acquire)
             except ValueError as exc:
@@ -175,6 +186,9 @@ class TokenProvider:
                 ) from None
         token = result.get("access_token")
         if isinstance(token, str) and token:
+            expires_in = result.get("expires_in")
+            if isinstance(expires_in, int | float) and expires_in > REFRESH_MARGIN:
+                self._last = (token, time.monotonic() + expires_in - REFRESH_MARGIN)
             return token
         raise self._token_error(result)
 

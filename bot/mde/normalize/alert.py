@@ -226,12 +226,14 @@ def finding_from_alert(
     *,
     portal_url: str,
     machine: Machine | None = None,
+    device: ocsf.Device | None = None,
     files: Iterable[FileInfo] = (),
     version: str = ocsf.OCSF_VERSION,
 ) -> ocsf.DetectionFinding:
     """An MDE alert as an OCSF Detection Finding (ocsf.md §5.2).
 
     `machine` (the alert's device, fetched) replaces the alert's thin device with the full one;
+    `device` is that device already normalised (a device's many alerts share one);
     `files` (MDE file profiles) add MD5, size and publisher to the evidence files they match."""
     severity = _SEVERITY.get(key(alert.severity), ocsf.SeverityId.OTHER)
     status = _STATUS.get(key(alert.status), ocsf.StatusId.OTHER)
@@ -242,7 +244,8 @@ def finding_from_alert(
     # §5.2 alertCreationTime → time; for Close, resolvedTime (fallback lastUpdateTime)
     when = (epoch_ms(alert.resolved_time) or updated) if closed else created
     attacks, unknown_techniques = _attacks(alert)
-    device = device_from_machine(machine) if machine is not None else _alert_device(alert)
+    if device is None:
+        device = device_from_machine(machine) if machine is not None else _alert_device(alert)
     evidences = evidences_from_alert(alert, file_index(files))
     malware = _malware(alert)
     verdict, verdict_text = _verdict(alert)
