@@ -586,7 +586,7 @@ async def _child() -> None:
     # Imported here: the parent never needs the listeners or the Slack runtime.
     from bot import logs
     from bot.mde.cache import TtlCache
-    from bot.runtime import Services, open_backend, serve_slack
+    from bot.runtime import Services, open_backend, serve_slack, tune_gc
     from bot.settings import BotSettings, ConnectorSettings, SlackSettings
     from handlers import register
 
@@ -619,6 +619,7 @@ async def _child() -> None:
         serve_slack(backend, slack, settings, registrar, host="127.0.0.1", port=0) as runtime,
     ):
         services = kept[0]
+        tune_gc()  # as `mde-bot serve` does once it is up
         say({"url": runtime.url, "rss_kb": _rss_kb()})
         while line := await reader.readline():
             request = json.loads(line)

@@ -24,7 +24,7 @@ from bot import logs, render
 from bot.blocktext import blocks_to_text
 from bot.errors import ConfigError, InputError
 from bot.export import ocsf_events
-from bot.runtime import Registrar, Services, open_backend, serve_slack
+from bot.runtime import Registrar, Services, open_backend, serve_slack, tune_gc
 from bot.settings import load_bot_settings, load_connectors, load_slack_settings
 
 EXIT_CONFIG = 2
@@ -71,6 +71,7 @@ async def _serve(register: Registrar) -> int:
         open_backend(connectors, settings) as backend,
         serve_slack(backend, slack, settings, register),
     ):
+        tune_gc()
         await _until_stopped()
     return 0
 

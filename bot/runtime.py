@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import secrets
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -194,6 +195,16 @@ async def open_backend(
         for client in clients:
             stack.callback(client.tokens.close)
         yield Backend(session, clients, demo, simulator if demo else None)
+
+
+def tune_gc() -> None:
+    """For a long-running server, once its start-up is done: the objects alive now (modules,
+    settings, seeded data) leave the collector's view for good, and young collections run every
+    50,000 allocations instead of 700. A burst of 200 commands allocates heavily; with the
+    defaults, collections in the middle of it pushed the ack p99 from about 50 ms to 130 ms
+    (make bench, section 1). Cycles are still collected; reference counting frees the rest."""
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
 
 
 @dataclass

@@ -67,6 +67,7 @@ class SlackStandIn:
     _session: aiohttp.ClientSession | None = None
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
+    _sockets: list[web.WebSocketResponse] = field(default_factory=list)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -76,6 +77,7 @@ class SlackStandIn:
             [
                 web.route("*", "/api/{method}", self._api),
                 web.post("/response/{token}", self._response_url),
+                web.get("/socket", self._socket),
             ]
         )
         self._runner = web.AppRunner(app, access_log=None)
@@ -87,6 +89,8 @@ class SlackStandIn:
         return self
 
     async def stop(self) -> None:
+        for socket in list(self._sockets):
+            await socket.close()
         if self._session is not None:
             await self._session.close()
         if self._runner is not None:
@@ -159,12 +163,51 @@ class SlackStandIn:
             },
             "upload.bin": {"ok": True},
             "files.completeUploadExternal": {"ok": True, "files": [{"id": "F0UPLOAD01"}]},
+            "apps.connections.open": {
+                "ok": True,
+                "url": self.base_url.replace("http", "ws") + "/socket",
+            },
             "usergroups.users.list": {
                 "ok": True,
                 "users": self.usergroups.get(str(payload.get("usergroup", "")), []),
             },
         }
         return canned.get(method, {"ok": False, "error": "unknown_method"})
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        """Socket Mode: say hello, then record every envelope acknowledgement the app sends."""
+        socket = web.WebSocketResponse(autoping=True)
+        await socket.prepare(request)
+        self._sockets.append(socket)
+        self._changed.set()
+        await socket.send_json(
+            {"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0MDEBOT01"}}
+        )
+        async for frame in socket:
+            if frame.type is aiohttp.WSMsgType.TEXT:
+                ack = json.loads(frame.data)
+                self._record(Post("socket", str(ack.get("envelope_id")), ack.get("payload") or {}))
+        self._sockets.remove(socket)
+        return socket
+
+    @property
+    def socket_connected(self) -> bool:
+        return any(not s.closed for s in self._sockets)
+
+    async def socket_send(self, kind: str, payload: Mapping[str, Any]) -> str:
+        """Deliver a Socket Mode envelope (`slash_commands`, `events_api`, `interactive`)."""
+        envelope_id = secrets.token_hex(8)
+        envelope = {
+            "envelope_id": envelope_id,
+            "type": kind,
+            "payload": dict(payload),
+            "accepts_response_payload": kind != "events_api",
+        }
+        await next(s for s in self._sockets if not s.closed).send_json(envelope)
+        return envelope_id
+
+    def socket_acks(self) -> list[str]:
+        return [p.method for p in self.posts if p.via == "socket"]
 
     async def _response_url(self, request: web.Request) -> web.Response:
         self._record(Post("response_url", request.match_info["token"], await request.json()))

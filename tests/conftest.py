@@ -70,12 +70,14 @@ def settings() -> BotSettings:
 
 @contextlib.asynccontextmanager
 async def open_stack(
-    simulator: Simulator, slack: SlackStandIn, settings: BotSettings
+    simulator: Simulator, slack: SlackStandIn, settings: BotSettings, *, app_token: str = ""
 ) -> AsyncIterator[Stack]:
-    """The bot between a started simulator and a started stand-in, on loopback."""
+    """The bot between a started simulator and a started stand-in, on loopback (and connected
+    to the stand-in in Socket Mode when an app token is given)."""
     slack_settings = SlackSettings(
         bot_token="xoxb-test-0000000000-local",  # type: ignore[arg-type]
         signing_secret=slack.signing_secret,  # type: ignore[arg-type]
+        app_token=app_token or None,  # type: ignore[arg-type]
         api_url=slack.api_url,
         _env_file=None,
     )

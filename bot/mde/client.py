@@ -84,6 +84,7 @@ class MdeClient:
         # Calls in flight at once. Beyond the connection pool, requests would queue inside
         # aiohttp after taking a budget slot and reach MDE late and bunched.
         self._in_flight = asyncio.Semaphore(max_in_flight)
+        self._before_slot = 0  # calls waiting for a place in flight, not yet in the budget's queue
         self.calls = 0  # HTTP calls actually sent (for tests, benchmarks and `check`)
 
     @property
@@ -95,8 +96,9 @@ class MdeClient:
         return self._tokens
 
     def queue_delay(self, calls: int = 1) -> float:
-        """Seconds the last of `calls` new calls would wait for budget (0: none waits)."""
-        return self.budget.delay(calls)
+        """Seconds the last of `calls` new calls would wait for budget (0: none waits), behind
+        every call already waiting, in the budget's queue or for a place in flight."""
+        return self.budget.delay(calls + self._before_slot)
 
     # ------------------------------------------------------------------ public calls
 
@@ -170,9 +172,9 @@ class MdeClient:
             # The token first: the budget slot is taken right before the request leaves.
             token = await self._tokens.token()
             try:
-                async with self._in_flight:
-                    await budget.acquire()
-                    status, headers, raw = await self._once(method, path, params, json_body, token)
+                status, headers, raw = await self._attempt(
+                    budget, method, path, params, json_body, token
+                )
             except (aiohttp.ClientError, TimeoutError) as exc:
                 delay = self._retry.backoff(attempt)
                 if delay is None:
@@ -200,6 +202,28 @@ class MdeClient:
                 await asyncio.sleep(delay)
                 continue
             raise self._http_error(status, raw)
+
+    async def _attempt(
+        self,
+        budget: Budget,
+        method: str,
+        path: str,
+        params: Params | None,
+        json_body: Json,
+        token: str,
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        """One try: a place in flight, then a budget slot, then the request."""
+        self._before_slot += 1
+        counted = True
+        try:
+            async with self._in_flight:
+                self._before_slot -= 1
+                counted = False
+                await budget.acquire()
+                return await self._once(method, path, params, json_body, token)
+        finally:
+            if counted:  # cancelled while waiting for a place
+                self._before_slot -= 1
 
     async def _once(
         self, method: str, path: str, params: Params | None, json_body: Json, token: str
