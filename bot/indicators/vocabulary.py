@@ -1,0 +1,118 @@
+"""The words and patterns the extractor reads chat with.
+
+Every scanning pattern starts with a character class (so `re` skips ahead in C) and rejects a
+start inside a run with a lookbehind right after it, and uses possessive quantifiers: one attempt
+per run, never one per character, and no catastrophic backtracking."""
+
+from __future__ import annotations
+
+import re
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Suffixes that never resolve publicly: names under them are internal machines (`hostname`).
+_NONPUBLIC_TLDS = _words("local internal lan localdomain corp home intranet private onion")
+_SPECIAL_PUBLIC = _words("onion")  # not in the root zone, but an indicator all the same
+# Extensions of files an analyst searches for: executables, scripts, archives, documents,
+# installers; also ransom notes (`txt`), dumps, property lists, and video lures.
+_FILE_EXTS = _words(
+    """
+    exe dll sys scr cpl ocx drv efi msi msp msix msixbundle appx appxbundle mst ps1 psm1 psd1 bat
+    cmd vbs vbe js jse wsf wsh wsc hta sct lnk pif inf reg jar class war ear py pyc pyw pl rb sh
+    bash zsh ksh php phtml asp aspx ashx asmx jsp jspx cgi elf so dylib ko bin dmg pkg mpkg app
+    deb rpm apk ipa appimage crx xpi vsix whl iso img vhd vhdx vmdk ova zip rar 7z tar gz tgz bz2
+    tbz2 xz txz zst cab arj ace lzh lha uue iqy slk doc docx docm dot dotx dotm xls xlsx xlsm xlsb
+    xlt xltx xltm xll xlam ppt pptx pptm pps ppsx ppsm pot potm ppam one onepkg pdf rtf odt ods odp
+    html htm xhtml mht mhtml svg chm hlp eml msg pub txt dmp plist mov mp4
+    """
+)
+# File-type words that are also TLDs but whose two-label names are still files, not domains.
+_NOT_DOMAIN_EXTS = _words("md rs")
+# Words just before a name that is both a file and a domain (`github-releases.zip`) and say which.
+_DOMAIN_WORDS = _words(
+    "domain domains fqdn dns host hostname site website resolves resolved resolve resolving "
+    "nslookup dig ping c2 cname"
+)
+# Products whose names look like script files.
+_NOT_FILES = _words(
+    "node.js next.js nuxt.js vue.js react.js angular.js express.js ember.js three.js d3.js "
+    "chart.js moment.js"
+)
+# Words before a dotted quad that make it a version, not an address.
+_VERSION_WORDS = _words(
+    "version versions ver v build builds release rel firmware fw rev revision patch kernel "
+    "engine platform agent sigs signatures"
+)
+# First segments of hyphenated look-alikes of machine names.
+_NOT_MACHINE_PREFIXES = _words(
+    "sha md utf iso cve cwe capec ghsa rfc aes rsa dsa ecdsa hmac tls ssl ssh ipv kb ms pr cr chg "
+    "inc req ritm sec covid ta windows rhel centos ubuntu debian python node gpt ja"
+)
+# First segments that make a hyphenated name a machine's even when short (`SRV-01`, `dc-01`).
+_MACHINE_PREFIXES = _words("desktop laptop ws wks pc srv svr server dc fs sql mac vm host ip")
+_REGION_PREFIXES = _words("us eu ap sa ca me af cn il mx uk in jp kr")  # `us-east-1`
+_DIRECTIONS = _words("east west north south central northeast northwest southeast southwest")
+# A refanged dot. Private-use code point; any in the input is replaced before refanging.
+_MARK = "\ue000"
+_SCHEMES = _words("http https ftp ftps sftp ws wss")
+_SLACK = re.compile(r"<([^<>|\n]*+)(?:\|([^<>\n]*+))?>")
+_SCHEME_PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*+:")
+# Each scanning pattern starts with a character class (so `re` skips ahead in C) and rejects a
+# start inside a run with a lookbehind right after it: one attempt per run, never one per character.
+_BRACKETED = re.compile(
+    r"[\[({](?<![\[({].)[\[({]*+(\.|[dD][oO][tT]|://|:/|:|//|/|@|[aA][tT])[\])}]++"
+)
+_HXXP = re.compile(
+    r"[hHfF](?<![A-Za-z0-9].)"
+    r"(?:(?<=[hH])(?:[xX][xX]|[tT][xX]|[xX][tT]|\*\*)|(?<=[fF])[xX])[pP](?=[sS]?[\[({]?:)"
+)
+_SPACED = re.compile(r"(?<![A-Za-z0-9\-])[A-Za-z0-9\-]++(?: \. [A-Za-z0-9\-]++)++")
+# Starts at the literal `://` (found by a fast substring search), scheme checked behind it.
+_URL = re.compile(
+    r"://(?i:"
+    + "|".join(rf"(?<=(?<![A-Za-z0-9]){s}://)" for s in sorted(_SCHEMES, key=len))
+    + r")[^\s<>\"'`|\\^{}\u2014\u2013\u201c\u201d\u2018\u2019\u00ab\u00bb]++"
+)
+# Word characters, spelled out: `\w` costs a Unicode lookup per character, a range does not.
+# Letters and digits of the scripts in the BMP; not the symbol and punctuation blocks (dashes,
+# quotes, arrows, box drawing, guillemets, the times sign, NBSP), which end a name as ASCII
+# punctuation does.
+_W = (
+    r"0-9A-Za-z_\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u1fff\u2c00-\u2dff\u2e80-\u2fdf"
+    r"\u3040-\ud7ff\uf900-\ufdff\ufe70-\ufefe\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\uff66-\uffdc"
+)
+# A token: the host of a UNC path (`\\\\host\`); or a run of name characters with a dot or hyphen
+# inside it, 32 to 64 hex digits, or an IPv6-shaped run (a `::` within 40 characters, or eight
+# groups). Plain words, most of a chat, never leave C. Dotted quads and bare hex runs come out
+# already classified (the `v4`, `hex` groups), so most log lines cost no Python per token.
+_TOKEN = re.compile(
+    rf"(?<![{_W}.\-\ue000])(?:(?P<unc>(?<=\\\\)(?<!\\\\\\)[{_W}.\-\ue000]++)"
+    rf"|(?=[{_W}]*+[.:\-\ue000]|[0-9A-Fa-f]{{32}})(?:"
+    r"(?P<v6>(?<!:)(?=[0-9A-Fa-f]{0,4}:)(?=[0-9A-Fa-f:.]{0,40}?::|(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f])"
+    rf"[0-9A-Fa-f:.]{{2,45}}+(?![{_W}:\ue000]))"
+    rf"|(?P<v4>[0-9]{{1,3}}\.[0-9]{{1,3}}\.[0-9]{{1,3}}\.[0-9]{{1,3}})(?![{_W}\-\ue000]|\.[{_W}\ue000])"
+    rf"|(?P<hex>[0-9A-Fa-f]{{32,64}})(?![{_W}\-\ue000]|\.[{_W}\ue000])"
+    # anything else with a dot or hyphen inside; not a digit-led run without a dot (dates, phones)
+    rf"|(?=[{_W}]*+[.\-\ue000]++[{_W}\ue000])(?![0-9][{_W}\-]*+(?![{_W}.\-\ue000]))"
+    rf"[{_W}.\-\ue000]++))"
+)
+_HEX_RUN = re.compile(r"(?<![0-9A-Za-z])[0-9A-Fa-f]{32,64}(?![0-9A-Za-z])")
+_HEX = re.compile(r"[0-9a-f]++")
+_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?")
+# Labels cannot hold dots, so this is unambiguous: at most 63 characters of backtracking a label.
+_FQDN = re.compile(
+    r"(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?"
+)
+_IPV4_RE = re.compile(r"([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})")
+_ALNUM = re.compile(r"[^\W_]")
+_DIGIT = re.compile(r"[0-9]")
+_SPACE = re.compile(r"\s")
+_NOT_IN_NAMES = re.compile(r'[\x00-\x1f/\\:<>"|?*]')
+_WORDS = re.compile(r"[a-z0-9]++")
+_AUTHORITY_END = re.compile(r"[/?#]")
+_CLOSERS = {")": "(", "]": "[", "}": "{"}
+_URL_TRAILING = frozenset(".,;:!?*_~" + _MARK)
+_EDGE = ".-_" + _MARK
