@@ -32,7 +32,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, Figure, SectionResult, rounded
+from bench.child import ROOT
+from bench.common import Figure, SectionResult, rounded
 
 RESULTS = ROOT / "bench" / "results"
 SECTIONS: dict[str, tuple[str, str]] = {
