@@ -9,6 +9,7 @@ deliveries never produce a second reply.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Hashable
 
 import aiohttp
@@ -22,6 +23,7 @@ from bot.settings import BotSettings
 log = get_logger(__name__)
 
 GROUP_CACHE_SECONDS = 300.0
+GROUP_LOOKUP_TIMEOUT = 1.5  # seconds; slower is a refusal (fail closed), not a late ack
 
 
 class Access:
@@ -54,7 +56,9 @@ class Access:
 
     async def _group_members(self, client: AsyncWebClient, group: str) -> frozenset[str]:
         async def load() -> frozenset[str]:
-            response = await client.usergroups_users_list(usergroup=group)
+            # Before the ack: Slack gives the whole request 3 s, this lookup gets half of it.
+            async with asyncio.timeout(GROUP_LOOKUP_TIMEOUT):
+                response = await client.usergroups_users_list(usergroup=group)
             return frozenset(str(u) for u in response.get("users") or [])
 
         try:

@@ -7,7 +7,6 @@ This module owns the one error handler that decides what users see.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -21,7 +20,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.errors import BotError
+from bot.errors import UNEXPECTED_HINT, BotError, new_reference
 from bot.logs import get_logger
 from bot.render import Message, error_message
 from bot.replies import Replies, ReplyError
@@ -92,14 +91,11 @@ def user_facing(error: Exception) -> tuple[Message, str | None]:
             ),
             None,
         )
-    reference = uuid.uuid4().hex[:8]
-    return (
-        error_message(
-            f"Something went wrong on our side (reference {reference}).",
-            "Try again; if it keeps happening, give the reference to whoever runs the bot.",
-        ),
-        reference,
+    reference = new_reference()
+    message = error_message(
+        f"Something went wrong on our side (reference {reference}).", UNEXPECTED_HINT
     )
+    return message, reference
 
 
 async def handle_error(
@@ -112,6 +108,8 @@ async def handle_error(
         log.error("unhandled_error", reference=reference, exc_info=error)
     else:
         log.info("user_error", error=type(error).__name__, message=getattr(error, "message", ""))
+    if isinstance(error, ReplyError):
+        return  # the response URL itself failed: an error note would fail the same way
     try:
         if body.get("response_url"):
             await replies.respond(body, message)

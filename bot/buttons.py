@@ -8,7 +8,6 @@ reject anything malformed, and the handler re-authorizes the user who clicked.
 from __future__ import annotations
 
 import json
-import re
 from enum import StrEnum
 from typing import TypeVar
 
@@ -23,10 +22,6 @@ class ActionId(StrEnum):
     DEVICE_OCSF = "mde_device_ocsf"
     SHOW_ALL = "mde_show_all"
     OPEN_PORTAL = "mde_open_portal"  # a link button: Slack still reports the click
-
-
-# Every action id this app owns, for one `app.action(...)` registration each.
-ACTION_PATTERN = re.compile(r"^mde_[a-z_]+$")
 
 
 class _Payload(BaseModel):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from bot.errors import MdeError, MdeForbidden
 from bot.mde.auth import TokenClaims
 from bot.mde.client import MdeClient
+from bot.results import CheckReport, ConnectorCheck, Permission, Step
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,49 +48,6 @@ MDE_AUDIENCES = frozenset(
         "fc780465-2017-40d4-a0c5-307022471b92",
     }
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    ok: bool
-    message: str
-    hint: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Permission:
-    feature: str
-    roles: tuple[str, ...]
-    granted: bool
-    required: bool
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectorCheck:
-    alias: str
-    cloud: str
-    api_url: str
-    authority: str
-    token: Step
-    audience: Step | None = None
-    permissions: tuple[Permission, ...] = ()
-    probe: Step | None = None
-
-    @property
-    def ok(self) -> bool:
-        steps = [self.token, self.audience, self.probe]
-        granted = all(p.granted for p in self.permissions if p.required)
-        return granted and all(s is not None and s.ok for s in steps)
-
-
-@dataclass(frozen=True, slots=True)
-class CheckReport:
-    connectors: tuple[ConnectorCheck, ...]
-    demo: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return bool(self.connectors) and all(c.ok for c in self.connectors)
 
 
 def granted_permissions(roles: frozenset[str]) -> tuple[Permission, ...]:

@@ -28,6 +28,7 @@ from bot.runtime import Registrar, Services, open_backend, serve_slack, tune_gc
 from bot.settings import load_bot_settings, load_connectors, load_slack_settings
 
 EXIT_CONFIG = 2
+log = logs.get_logger(__name__)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -66,11 +67,22 @@ async def _serve(register: Registrar) -> int:
     slack = load_slack_settings()
     settings = load_bot_settings()
     connectors = load_connectors()
+    if connectors and not any(c.enabled for c in connectors):
+        raise ConfigError(
+            "every MDE connector is disabled",
+            hint="enable one in MDE_CONNECTORS_FILE, or remove the file to run on demo data",
+        )
     logs.configure(settings.log_level, settings.log_format)
     async with (
         open_backend(connectors, settings) as backend,
         serve_slack(backend, slack, settings, register),
     ):
+        if backend.demo:
+            log.warning(
+                "demo_data",
+                reason="no MDE connector configured (MDE_* unset)",
+                effect="answers come from the embedded simulator; every card says so",
+            )
         tune_gc()
         await _until_stopped()
     return 0

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from bot.errors import InputError
-from bot.indicators import Indicator, IndicatorType
+from bot.indicators import Indicator, IndicatorType, refang
 from bot.mde import query
 
 
@@ -61,7 +61,6 @@ HELP = """\
 _TENANT = re.compile(r"(?:^|\s)--tenant(?:=|\s+)(\S+)")
 _RELATIVE = re.compile(r"^(\d{1,4})\s*(m|min|mins|h|hr|hrs|d|day|days)\s+ago$", re.IGNORECASE)
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
-_HASH_TYPES = {32: IndicatorType.MD5, 40: IndicatorType.SHA1, 64: IndicatorType.SHA256}
 
 
 def parse_time(text: str, now: datetime) -> datetime:
@@ -82,6 +81,11 @@ def parse_time(text: str, now: datetime) -> datetime:
             moment = moment.replace(tzinfo=UTC)
     if moment > now + timedelta(minutes=1):
         raise InputError("that time is in the future")
+    if moment < now - query.FINDBYIP_WINDOW:
+        raise InputError(
+            "MDE keeps which device had which IP for 30 days only",
+            hint="ask about the last 30 days, or drop 'at …' for the device that has it now",
+        )
     return moment.astimezone(UTC)
 
 
@@ -103,16 +107,17 @@ _EXAMPLES = {
 
 
 def _indicator(verb: Verb, value: str) -> Indicator:
+    value = refang(value)
     if verb is Verb.IP:
-        address = query.ip(value.replace("[.]", ".").replace("[:]", ":"))
+        address = query.ip(value)
         kind = IndicatorType.IPV6 if ":" in address else IndicatorType.IPV4
         return Indicator(kind, address)
     if verb is Verb.HOST:
-        name = query.hostname_or_prefix(value.replace("[.]", "."))
+        name = query.hostname_or_prefix(value)
         return Indicator(IndicatorType.HOSTNAME, name)
     if verb is Verb.HASH:
-        _, normal = query.file_hash(value)
-        return Indicator(_HASH_TYPES[len(normal)], normal)
+        hash_kind, normal = query.file_hash(value)
+        return Indicator(IndicatorType(hash_kind), normal)
     return Indicator(IndicatorType.FILENAME, query.file_name(value))
 
 
@@ -138,7 +143,7 @@ def parse_command(text: str, *, now: datetime | None = None) -> Command:
         try:
             value = query.machine_id(value)
         except InputError:
-            value = query.hostname(value.replace("[.]", "."))
+            value = query.hostname(refang(value))
         return Command(verb, value, tuple(tenants))
     indicator = _indicator(verb, value)
     return Command(verb, indicator.value, tuple(tenants), at, indicator)

@@ -4,6 +4,8 @@ at the boundary where they occur; everything above that boundary speaks only the
     BotError                      base; `message` is safe to show a user, `hint` says what to do
     ├── ConfigError               settings that cannot work; stops start-up with one line
     ├── InputError                user input we cannot act on (bad indicator, unknown command)
+    │   └── UnknownTenant         --tenant named no connector (bot.service)
+    ├── ReplyError                an answer could not be delivered to Slack (bot.replies)
     └── MdeError                  a connector's call failed; carries the connector alias
         ├── MdeAuthError          no token: bad tenant, client id or secret (AADSTS code kept)
         ├── MdeForbidden          token fine, permission or licence missing (roles kept)
@@ -16,6 +18,8 @@ No error ever carries a token, a secret or a raw response body.
 """
 
 from __future__ import annotations
+
+import uuid
 
 
 class BotError(Exception):
@@ -95,3 +99,11 @@ class MdeRateLimited(MdeError):
 
 class MdeUnavailable(MdeError):
     """5xx, timeouts or connection errors that outlasted the retries."""
+
+
+UNEXPECTED_HINT = "Try again; if it keeps happening, give the reference to whoever runs the bot."
+
+
+def new_reference() -> str:
+    """A short id for an unexpected error: shown to the user, logged with the traceback."""
+    return uuid.uuid4().hex[:8]

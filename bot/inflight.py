@@ -1,43 +1,68 @@
 """Owning the work that outlives a request.
 
-Bolt acknowledges Slack and then runs listeners in tasks it does not keep. `InFlight` counts
-that work so that shutdown waits for it (bounded) before closing the session it uses: a lookup
-that was acknowledged is answered, not dropped.
+Bolt acknowledges Slack and then runs listeners in tasks it does not keep. `InFlight` keeps
+every such task (and the few the bot starts itself, `spawn`) so that shutdown waits for them,
+bounded, and then cancels and awaits what is left, before closing the session they use: a
+lookup that was acknowledged is answered, not dropped, and no task outlives the process's
+resources.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
 
 
 class InFlight:
     def __init__(self) -> None:
-        self._count = 0
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._idle = asyncio.Event()
         self._idle.set()
 
     @property
     def count(self) -> int:
-        return self._count
+        return len(self._tasks)
+
+    def _add(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.add(task)
+        self._idle.clear()
+
+    def _discard(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not self._tasks:
+            self._idle.set()
 
     @contextlib.asynccontextmanager
     async def track(self) -> AsyncIterator[None]:
-        self._count += 1
-        self._idle.clear()
+        """Around work in the current task (a listener's, after its ack)."""
+        task = asyncio.current_task()
+        if task is None:  # not in a task: nothing to own
+            yield
+            return
+        self._add(task)
         try:
             yield
         finally:
-            self._count -= 1
-            if self._count == 0:
-                self._idle.set()
+            self._discard(task)
 
-    async def drain(self, within: float) -> bool:
-        """Wait until no tracked work runs, at most `within` seconds; True if it all finished."""
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Start `work` in a task this object owns."""
+        task = asyncio.create_task(work)
+        self._add(task)
+        task.add_done_callback(self._discard)
+
+    async def drain(self, within: float) -> int:
+        """Wait until no tracked work runs, at most `within` seconds; then cancel and await
+        whatever is left. Returns how many tasks had to be cancelled."""
         try:
             async with asyncio.timeout(within):
                 await self._idle.wait()
         except TimeoutError:
-            return False
-        return True
+            left = list(self._tasks)
+            for task in left:
+                task.cancel()
+            await asyncio.gather(*left, return_exceptions=True)
+            return len(left)
+        return 0

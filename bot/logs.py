@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
-from typing import Any, Literal
+from collections.abc import Mapping, MutableMapping
+from typing import Any, Literal, TextIO
 
 import structlog
 
@@ -21,23 +21,42 @@ _SECRET_VALUE = re.compile(
     r"|xapp-[A-Za-z0-9-]+"
     r"|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"  # JWTs
     r"|(?i:bearer)\s+[A-Za-z0-9._~+/=-]{8,}"
+    r"|https://hooks\.slack\.com/\S+"  # response URLs answer as the user who asked
 )
 REDACTED = "[redacted]"
 
 
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SECRET_VALUE.sub(REDACTED, value)
+    if isinstance(value, Mapping):
+        return {k: REDACTED if _secret_key(k) else _scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(v) for v in value]
+    return value
+
+
+def _secret_key(key: object) -> bool:
+    return isinstance(key, str) and key != "event" and bool(_SECRET_KEY.search(key))
+
+
 def redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    """Mask secret-looking keys and token-shaped substrings in every log event."""
+    """Mask secret-looking keys and token-shaped substrings in every log event, nested values
+    and rendered tracebacks included (it runs again after `format_exc_info`)."""
     for key, value in list(event_dict.items()):
-        if _SECRET_KEY.search(key) and key != "event":
-            event_dict[key] = REDACTED
-        elif isinstance(value, str):
-            event_dict[key] = _SECRET_VALUE.sub(REDACTED, value)
+        event_dict[key] = REDACTED if _secret_key(key) else _scrub(value)
     return event_dict
 
 
-def configure(level: str = "INFO", fmt: Literal["auto", "console", "json"] = "auto") -> None:
-    """Set up structlog and the standard library's root logger. Safe to call again."""
-    use_console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
+def configure(
+    level: str = "INFO",
+    fmt: Literal["auto", "console", "json"] = "auto",
+    stream: TextIO | None = None,
+) -> None:
+    """Set up structlog and the standard library's root logger (to `stream`, stderr by
+    default). Safe to call again."""
+    stream = stream or sys.stderr
+    use_console = fmt == "console" or (fmt == "auto" and stream.isatty())
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -64,10 +83,11 @@ def configure(level: str = "INFO", fmt: Literal["auto", "console", "json"] = "au
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
+            redact,  # again: the traceback text exists only from here on
             renderer,
         ],
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]

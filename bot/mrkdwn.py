@@ -8,10 +8,7 @@ nobody taps a live malicious link on a phone.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
-
-_SAFE_URL = re.compile(r"^https://[A-Za-z0-9.-]+(?::\d+)?(?:/[A-Za-z0-9._~%!$&'()*+,;=:@/?-]*)?$")
 
 
 def escape(text: str) -> str:
@@ -22,14 +19,6 @@ def escape(text: str) -> str:
 def code(text: str) -> str:
     """Inline code: escaped, and a backtick in the data cannot close the span."""
     return "`" + escape(text.replace("`", "ˋ")) + "`"  # noqa: RUF001 - a look-alike on purpose
-
-
-def link(url: str, label: str) -> str:
-    """A link to one of our own, trusted URLs (the Defender portal); the label is escaped and
-    cannot carry `|` or `>`. Untrusted URLs are never linked: they are defanged instead."""
-    if not _SAFE_URL.match(url):
-        return escape(label)
-    return f"<{escape(url)}|{escape(label.replace('|', '/'))}>"
 
 
 def date(epoch_ms: int | None, *, style: str = "{date_short_pretty} {time}") -> str:

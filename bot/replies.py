@@ -24,6 +24,7 @@ log = get_logger(__name__)
 SLACK_RESPONSE_HOSTS = frozenset({"hooks.slack.com"})
 ATTEMPTS = 3  # a 429 or 5xx is retried, after Retry-After when Slack gives one
 TIMEOUT = 10.0
+MAX_WAIT = 30.0  # seconds: a longer Retry-After is not waited out, the answer is reported lost
 
 Visibility = Literal["ephemeral", "in_channel"]
 
@@ -70,7 +71,7 @@ class Replies:
             if status and status != 429 and status < 500:
                 raise ReplyError(f"Slack refused the answer ({status})")
             if attempt < ATTEMPTS:
-                await asyncio.sleep(retry_after or attempt)
+                await asyncio.sleep(min(retry_after or attempt, MAX_WAIT))
         raise ReplyError("Slack did not take the answer")
 
     async def _post(self, url: str, payload: Mapping[str, Any]) -> tuple[int, float]:

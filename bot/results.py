@@ -7,6 +7,7 @@ Plain frozen data; no I/O. The service builds it, `bot.render` turns it into Blo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from bot import ocsf
 from bot.indicators import Indicator
@@ -64,7 +65,8 @@ class ConnectorReport:
     more_devices: int = 0  # found but not shown (bounded work per message)
 
     def device_url(self, device_uid: str) -> str:
-        return f"{self.portal_url}/machines/{device_uid}/overview?tid={self.tenant_id}"
+        uid, tenant = quote(device_uid, safe=""), quote(self.tenant_id, safe="")
+        return f"{self.portal_url}/machines/{uid}/overview?tid={tenant}"
 
     @property
     def found_anything(self) -> bool:
@@ -95,3 +97,49 @@ class Report:
     @property
     def problems(self) -> tuple[Problem, ...]:
         return tuple(p for c in self.connectors for p in c.problems)
+
+
+# ---------------------------------------------------------------------- test connection
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    ok: bool
+    message: str
+    hint: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Permission:
+    feature: str
+    roles: tuple[str, ...]
+    granted: bool
+    required: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorCheck:
+    alias: str
+    cloud: str
+    api_url: str
+    authority: str
+    token: Step
+    audience: Step | None = None
+    permissions: tuple[Permission, ...] = ()
+    probe: Step | None = None
+
+    @property
+    def ok(self) -> bool:
+        steps = [self.token, self.audience, self.probe]
+        granted = all(p.granted for p in self.permissions if p.required)
+        return granted and all(s is not None and s.ok for s in steps)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    connectors: tuple[ConnectorCheck, ...]
+    demo: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.connectors) and all(c.ok for c in self.connectors)

@@ -23,10 +23,12 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import Access, Seen
 from bot.app import build_bolt_app, build_web_app, build_web_client, handle_error
+from bot.errors import ConfigError
 from bot.inflight import InFlight
 from bot.logs import get_logger
 from bot.mde.auth import TokenProvider
@@ -187,9 +189,12 @@ async def open_backend(
             connectors = simulator_connectors(simulator)
             log.info("demo_backend", simulator=simulator.base_url)
         # One session for MDE and Slack. Its pool must hold every connector's calls in flight,
-        # or requests would wait in it after taking a budget slot.
+        # or requests would wait in it after taking a budget slot. `trust_env`: the proxy
+        # variables apply to it as they do to msal's sign-in and to slack_sdk.
         session = await stack.enter_async_context(
-            aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONNECTION_POOL))
+            aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=CONNECTION_POOL), trust_env=True
+            )
         )
         clients = await build_clients(connectors, session, settings)
         for client in clients:
@@ -229,9 +234,9 @@ async def serve_slack(
     services = Services.build(backend, settings, slack_api_url=slack.api_url)
     app = build_bolt_app(slack, client, services.replies)
     register(app, services)
+    # Socket Mode opens a websocket with a session of slack_sdk's own: the one exception to one
+    # session per process, and closed with the handler.
     socket: AsyncSocketModeHandler | None = None
-    if slack.app_token is not None:
-        socket = AsyncSocketModeHandler(app, slack.app_token.get_secret_value())
 
     async def healthy() -> bool:
         if backend.session.closed:
@@ -241,11 +246,25 @@ async def serve_slack(
     runner = web.AppRunner(build_web_app(app, healthy), access_log=None)
     await runner.setup()
     try:
-        if socket is not None:
-            await socket.connect_async()  # type: ignore[no-untyped-call]  # slack_bolt lacks hints
+        if slack.app_token is not None:
+            socket = AsyncSocketModeHandler(app, slack.app_token.get_secret_value())
+            try:
+                await socket.connect_async()  # type: ignore[no-untyped-call]  # no hints upstream
+            except SlackApiError as exc:
+                raise ConfigError(
+                    f"SLACK_APP_TOKEN was refused by Slack ({exc.response.get('error')})",
+                    hint="create an app-level token with connections:write, or unset it",
+                ) from None
             log.info("socket_mode_connected")
-        site = web.TCPSite(runner, host, settings.port if port is None else port)
-        await site.start()
+        listen_port = settings.port if port is None else port
+        site = web.TCPSite(runner, host, listen_port)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on {host}:{listen_port} ({exc.strerror})",
+                hint="set PORT to a free port",
+            ) from None
         bound_host, bound_port = runner.addresses[0][:2]
         shown = "127.0.0.1" if bound_host in {"0.0.0.0", "::"} else bound_host  # noqa: S104
         url = f"http://{shown}:{bound_port}/slack/events"
@@ -255,5 +274,5 @@ async def serve_slack(
         if socket is not None:
             await socket.close_async()  # type: ignore[no-untyped-call]  # slack_bolt lacks hints
         await runner.cleanup()  # no new requests from here on
-        if not await services.inflight.drain(SHUTDOWN_GRACE):
-            log.warning("shutdown_with_work_in_flight", listeners=services.inflight.count)
+        if cancelled := await services.inflight.drain(SHUTDOWN_GRACE):
+            log.warning("shutdown_cancelled_work", tasks=cancelled, grace_seconds=SHUTDOWN_GRACE)

@@ -8,22 +8,22 @@ connector, or a failing lookup, is reported beside the others' results and never
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from urllib.parse import urlsplit
 
-from bot.check import CheckReport, run_check
-from bot.errors import InputError, MdeError
-from bot.indicators import DEFAULT_CAP, Extraction, Indicator, IndicatorType, extract
+from bot.check import run_check
+from bot.errors import UNEXPECTED_HINT, BotError, InputError, MdeError, new_reference
+from bot.indicators import DEFAULT_CAP, HASH_TYPES, Extraction, Indicator, IndicatorType, extract
 from bot.logs import get_logger
 from bot.mde import lookups, query
 from bot.mde.client import MdeClient
 from bot.mde.models import Alert, FileInfo, Machine
 from bot.mde.normalize import device_from_machine, finding_from_alert
 from bot.results import (
+    CheckReport,
     ConnectorReport,
     DeviceResult,
     FileResult,
@@ -41,7 +41,6 @@ INLINE_EXTRACTION_CHARS = 4096
 MAX_DEVICES = 10
 HUNTING_ROLE = "AdvancedQuery.Read.All"
 IP_TYPES = frozenset({IndicatorType.IPV4, IndicatorType.IPV6})
-HASH_TYPES = frozenset({IndicatorType.MD5, IndicatorType.SHA1, IndicatorType.SHA256})
 Step = Callable[[], Awaitable[None]]
 
 
@@ -103,9 +102,6 @@ class EnrichmentService:
             )
         return chosen
 
-    def client(self, alias: str) -> MdeClient:
-        return self.clients([alias])[0]
-
     def queue_delay(
         self, indicators: Sequence[Indicator], tenants: Sequence[str] | None = None
     ) -> float:
@@ -161,13 +157,11 @@ async def _isolated(
     try:
         return await work(lookup)
     except Exception:  # the isolation boundary between connectors, on purpose
-        reference = uuid.uuid4().hex[:8]
+        reference = new_reference()
         log.exception("connector_failed", connector=client.alias, reference=reference)
         connector = client.connector
         problem = Problem(
-            client.alias,
-            f"unexpected error (reference {reference})",
-            "try again; if it keeps happening, give the reference to whoever runs the bot",
+            client.alias, f"unexpected error (reference {reference})", UNEXPECTED_HINT
         )
         return ConnectorReport(
             connector.alias, connector.resolved_portal_url, connector.tenant_id, problems=(problem,)
@@ -371,12 +365,10 @@ class _ConnectorLookup:
         """Run one lookup; its failure becomes a problem on the report, not an exception."""
         try:
             await step()
-        except MdeError as exc:
+        except (MdeError, InputError) as exc:
             self._problem(exc)
-        except InputError as exc:
-            self.problems.append(Problem(self.client.alias, exc.message, exc.hint))
 
-    def _problem(self, exc: MdeError) -> None:
+    def _problem(self, exc: BotError) -> None:
         problem = Problem(self.client.alias, exc.message, exc.hint)
         if problem not in self.problems:
             self.problems.append(problem)

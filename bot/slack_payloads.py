@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
+
+from bot.indicators import text_of_rich_text
 
 
 def thread_ts(message: Mapping[str, Any]) -> str:
@@ -25,8 +27,11 @@ def delivery_keys(body: Mapping[str, Any], message: Mapping[str, Any]) -> tuple[
 
 
 def message_text(message: Mapping[str, Any]) -> str:
-    """The text to extract from: `text`, plus any attachment text that alerting bots use."""
-    parts = [str(message.get("text") or "")]
+    """The text to extract from: `text`, plus what alerting bots put in attachments and in
+    Block Kit sections. A person's rich-text blocks repeat `text`, so they are read only when
+    `text` is empty."""
+    text = str(message.get("text") or "")
+    parts = [text]
     for attachment in message.get("attachments") or []:
         if isinstance(attachment, Mapping):
             parts.extend(
@@ -34,7 +39,27 @@ def message_text(message: Mapping[str, Any]) -> str:
                 for k in ("pretext", "title", "text", "fallback")
                 if attachment.get(k)
             )
+    blocks = [b for b in message.get("blocks") or [] if isinstance(b, Mapping)]
+    if not text:
+        parts.append(text_of_rich_text(blocks))
+    parts.extend(_block_texts(blocks))
     return "\n".join(p for p in parts if p)
+
+
+def _block_texts(blocks: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The text objects of section, header and context blocks (mrkdwn is Slack-encoded already,
+    as `text` is)."""
+    texts: list[str] = []
+    for block in blocks:
+        if block.get("type") not in {"section", "header", "context"}:
+            continue
+        objects = [block.get("text"), *(block.get("fields") or []), *(block.get("elements") or [])]
+        texts.extend(
+            str(o["text"])
+            for o in objects
+            if isinstance(o, Mapping) and isinstance(o.get("text"), str)
+        )
+    return texts
 
 
 def action_value(body: Mapping[str, Any]) -> str:
@@ -53,6 +78,12 @@ def click_channel(body: Mapping[str, Any]) -> str | None:
         return str(channel["id"])
     container = body.get("container") or {}
     return str(container["channel_id"]) if container.get("channel_id") else None
+
+
+def click_is_private(body: Mapping[str, Any]) -> bool:
+    """A click on an ephemeral card: what it shows was for the clicker only."""
+    container = body.get("container") or {}
+    return bool(container.get("is_ephemeral"))
 
 
 def click_thread(body: Mapping[str, Any]) -> str | None:

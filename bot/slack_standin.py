@@ -163,6 +163,7 @@ class SlackStandIn:
             },
             "upload.bin": {"ok": True},
             "files.completeUploadExternal": {"ok": True, "files": [{"id": "F0UPLOAD01"}]},
+            "conversations.open": {"ok": True, "channel": {"id": f"D0{payload.get('users')}"}},
             "apps.connections.open": {
                 "ok": True,
                 "url": self.base_url.replace("http", "ws") + "/socket",

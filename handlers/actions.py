@@ -17,7 +17,13 @@ from bot.export import ocsf_export
 from bot.render import Message
 from bot.results import Report
 from bot.runtime import Services
-from bot.slack_payloads import action_value, click_channel, click_thread
+from bot.slack_payloads import (
+    action_value,
+    click_channel,
+    click_is_private,
+    click_thread,
+    clicker,
+)
 from handlers.middleware import authorized
 
 View = Callable[[Services, Report], Message]
@@ -68,17 +74,22 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
         async with services.work(body, client):
             export = ocsf_export(await clicked_device(services, body))
-            channel = click_channel(body)
+            channel, thread = click_channel(body), click_thread(body)
+            if click_is_private(body):  # the card was the clicker's alone: so is the file
+                opened = await client.conversations_open(users=clicker(body))
+                channel, thread = str(opened["channel"]["id"]), None
             if channel is None:
                 raise InputError("there is no channel to upload the OCSF file to")
             await client.files_upload_v2(
                 channel=channel,
-                thread_ts=click_thread(body),
+                thread_ts=thread,
                 filename=export.filename,
                 title=export.title,
                 content=export.content,
                 initial_comment=export.comment,
             )
+            if click_is_private(body):
+                await services.replies.respond(body, render.private_file_message())
 
     @app.action(ActionId.OPEN_PORTAL.value)
     async def open_portal(ack: AsyncAck) -> None:

@@ -47,7 +47,7 @@ async def answer(command: Command, services: Services, body: dict[str, Any]) -> 
         else await enrichment.extract(command.argument)
     )
     if not extraction.indicators:
-        return render.nothing_to_look_up_message(command.argument)
+        return render.nothing_to_look_up_message()
     indicators = extraction.indicators
     progress = render.progress_message(
         len(indicators),

@@ -39,8 +39,8 @@ def authorized(services: Services) -> Middleware:
         # otherwise take the request for one nobody handles and answer Slack 404.
         if not is_click:
             return await ack(text=refusal.text, blocks=refusal.blocks, response_type="ephemeral")
-        acked = await ack()
-        await services.replies.respond(body, refusal)
-        return acked
+        # A click's ack carries no message: the refusal follows it, in a task of its own.
+        services.inflight.spawn(services.replies.respond(body, refusal))
+        return await ack()
 
     return check

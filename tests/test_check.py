@@ -11,8 +11,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.check import CheckReport, ConnectorCheck, run_check
+from bot.check import run_check
 from bot.mde.client import MdeClient
+from bot.results import CheckReport, ConnectorCheck
 from bot.runtime import build_clients, simulator_connectors
 from bot.settings import ConnectorSettings
 from bot.simulator import ALL_READ_ROLES, AppRegistration, Simulator

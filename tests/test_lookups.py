@@ -248,3 +248,19 @@ async def test_a_missing_role_names_the_role_and_the_fix(simulator: Simulator) -
 async def test_titles_are_the_simulators(service: EnrichmentService) -> None:
     report = await look(service, Indicator(T.IPV4, d.DEMO_IP))
     assert "Credential dumping activity observed" in titles(contoso(report))
+
+
+async def test_a_malformed_record_costs_only_itself() -> None:
+    """One row MDE sends without an id is skipped (and logged); the rest of the answer stands."""
+    good = dict(next(m for m in d.contoso().machines if m["lastIpAddress"] == d.DEMO_IP))
+    broken = {"computerDnsName": "broken.corp.contoso.com", "lastIpAddress": d.DEMO_IP}
+    tenant = d.Tenant(d.CONTOSO_TENANT, "contoso", machines=[good, broken], alerts=[])
+    async with (
+        Simulator(tenants=[tenant]) as simulator,
+        open_backend([], bot_settings(), simulator=simulator) as backend,
+    ):
+        service = Services.build(backend, bot_settings()).enrichment
+        report = await look(service, Indicator(T.IPV4, d.DEMO_IP))
+    connector = contoso(report)
+    assert hostnames(connector) == {d.DEMO_HOST}
+    assert connector.problems == ()

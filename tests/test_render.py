@@ -12,11 +12,13 @@ import pytest
 from bot import render
 from bot.blocktext import blocks_to_text
 from bot.buttons import ActionId, DeviceRef, ReportRef
-from bot.check import CheckReport, ConnectorCheck, Step, granted_permissions
+from bot.check import granted_permissions
 from bot.indicators import Indicator, IndicatorType
 from bot.mde.models import Alert, FileInfo, Machine
 from bot.mde.normalize import device_from_machine, finding_from_alert
 from bot.results import (
+    CheckReport,
+    ConnectorCheck,
     ConnectorReport,
     DeviceResult,
     FileResult,
@@ -24,6 +26,7 @@ from bot.results import (
     Note,
     Problem,
     Report,
+    Step,
 )
 from tests.blockkit import assert_no_injected_markup, assert_valid_blocks, texts
 
@@ -201,7 +204,7 @@ def test_mrkdwn_injection_through_every_untrusted_field_is_defused() -> None:
         render.report_message(report, expand=True),
         render.device_details_message(report),
         render.error_message(EVIL, EVIL),
-        render.nothing_to_look_up_message(EVIL),
+        render.nothing_to_look_up_message(),
     ):
         check_message_is_safe(message)
         shown = blocks_to_text(message.blocks)

@@ -143,6 +143,11 @@ def answers_to(slack: SlackStandIn, clicked: Click) -> list[dict[str, Any]]:
     ]
 
 
+async def answers_to_eventually(slack: SlackStandIn, clicked: Click) -> list[dict[str, Any]]:
+    await slack.wait_for(lambda: bool(answers_to(slack, clicked)))
+    return answers_to(slack, clicked)
+
+
 async def answer_to(slack: SlackStandIn, clicked: Click) -> dict[str, Any]:
     await slack.wait_for(lambda: bool(answers_to(slack, clicked)))
     [answer] = answers_to(slack, clicked)
@@ -250,17 +255,24 @@ async def test_ocsf_button_uploads_valid_ocsf_json_lines_into_the_cards_thread(
     assert answers_to(slack, clicked) == []  # no error note
 
 
-async def test_ocsf_button_on_an_ephemeral_card_uploads_to_the_channel(stack: Stack) -> None:
+async def test_ocsf_button_on_a_private_card_sends_the_file_privately(stack: Stack) -> None:
+    """An ephemeral /mde answer was for the caller's eyes only: its events (IPs, users,
+    command lines) go to the clicker's direct messages, never to the channel."""
     slack = stack.slack
     card = await command_card(stack, f"ip {DEMO_IP}")
 
-    await click(stack, card, ActionId.DEVICE_OCSF)
+    clicked = await click(stack, card, ActionId.DEVICE_OCSF)
 
     await slack.wait_for(lambda: bool(slack.calls("files.completeUploadExternal")))
+    [opened] = slack.calls("conversations.open")
+    assert opened["users"] == RESPONDER
     [done] = slack.calls("files.completeUploadExternal")
-    assert done["channel_id"] == CHANNEL
-    assert "thread_ts" not in done  # an ephemeral card has no message to thread under
+    assert done["channel_id"] == f"D0{RESPONDER}"
+    assert done["channel_id"] != CHANNEL
+    assert "thread_ts" not in done
     assert all(ocsf_errors(e) == [] for e in uploaded_events(slack))
+    [note] = await answers_to_eventually(slack, clicked)
+    assert note["text"] == "The OCSF file is in your direct messages with me."
 
 
 async def test_open_in_defender_is_acknowledged_and_posts_nothing(

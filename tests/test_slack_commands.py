@@ -47,6 +47,12 @@ async def test_ip_verb(stack: Stack) -> None:
     assert "Alerts: 2 High · 1 Low" in shown(answer)
 
 
+@pytest.mark.parametrize("defanged", ["10[.]1[.]2[.]3", "10(.)1(.)2(.)3", "10{.}1{.}2{.}3"])
+async def test_verbs_take_defanged_values_like_free_text(stack: Stack, defanged: str) -> None:
+    _, answer = await run(stack, f"ip {defanged}")
+    assert answer["text"] == "🔴 2 High alerts · ws-fin-042 · contoso"
+
+
 async def test_host_verb_finds_the_device_by_its_bare_name(stack: Stack) -> None:
     _, answer = await run(stack, "host WS-FIN-042")
     text = shown(answer)
@@ -109,6 +115,7 @@ async def test_check_verb_reports_every_connection(stack: Stack) -> None:
         ("hash abc", "⚠️ 'abc' is not an MD5, SHA-1 or SHA-256 hash"),
         ("host", "⚠️ /mde host takes one value\nfor example: /mde host WS-FIN-042"),
         ("ip 10.1.2.3 at yesterday-ish", "⚠️ 'yesterday-ish' is not a time I understand"),
+        ("ip 10.1.2.3 at 40d ago", "⚠️ MDE keeps which device had which IP for 30 days only"),
     ],
 )
 async def test_bad_input_gets_a_clear_message(stack: Stack, text: str, message: str) -> None:

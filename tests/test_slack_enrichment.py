@@ -412,3 +412,29 @@ async def test_a_user_outside_every_allowed_user_group_gets_no_reply(
 
     assert [p["thread_ts"] for p in replies(slack)] == [ts]
     assert no_hash_lookup(simulator)
+
+
+async def test_an_alerting_bots_block_kit_message_is_enriched(
+    simulator: Simulator, slack: SlackStandIn
+) -> None:
+    """Alerting apps post Block Kit sections with a short fallback `text`: the blocks are read."""
+    settings = bot_settings(enrich_bot_messages=True)
+    async with open_stack(simulator, slack, settings) as stack:
+        await slack.message(
+            stack.url,
+            "New alert",
+            user=None,
+            bot_id="B0ALERTS",
+            subtype="bot_message",
+            ts="1795860000.000777",
+            blocks=[
+                {"type": "header", "text": {"type": "plain_text", "text": "Beaconing"}},
+                {
+                    "type": "section",
+                    "fields": [{"type": "mrkdwn", "text": f"*Source*\n{DEMO_IP}"}],
+                },
+            ],
+        )
+        [reply] = await posts(slack, 1)
+    assert reply["thread_ts"] == "1795860000.000777"
+    assert reply["text"] == "🔴 2 High alerts · ws-fin-042 · contoso"

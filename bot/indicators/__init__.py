@@ -54,6 +54,7 @@ from bot.indicators.types import (
     DEFAULT_CAP,
     DOMAIN,
     FILENAME,
+    HASH_TYPES,
     IPV4,
     IPV6,
     MD5,
@@ -63,6 +64,7 @@ from bot.indicators.types import (
     Extraction,
     Indicator,
     IndicatorType,
+    hash_type,
 )
 from bot.indicators.vocabulary import (
     _ALNUM,
@@ -79,12 +81,14 @@ from bot.tlds import IANA_TLDS
 
 __all__ = [
     "DEFAULT_CAP",
+    "HASH_TYPES",
     "Extraction",
     "Indicator",
     "IndicatorType",
     "defang",
     "extract",
     "extract_from_blocks",
+    "hash_type",
     "normalize",
     "refang",
     "text_of_rich_text",

@@ -36,3 +36,9 @@ T = IndicatorType
 IPV4, IPV6, DOMAIN, HOSTNAME, URL = T.IPV4, T.IPV6, T.DOMAIN, T.HOSTNAME, T.URL
 MD5, SHA1, SHA256, FILENAME = T.MD5, T.SHA1, T.SHA256, T.FILENAME
 _HASH_TYPES = {32: MD5, 40: SHA1, 64: SHA256}
+HASH_TYPES = frozenset(_HASH_TYPES.values())
+
+
+def hash_type(hex_digest: str) -> IndicatorType | None:
+    """MD5, SHA-1 or SHA-256, by length; None for any other length."""
+    return _HASH_TYPES.get(len(hex_digest))

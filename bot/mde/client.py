@@ -182,15 +182,18 @@ class MdeClient:
                 await asyncio.sleep(delay)
                 continue
             if status < 300:
-                return _decode(raw)
+                return self._decode(raw)
             if status == 429:
                 retry_after = _retry_after(headers)
-                budget.pause(retry_after)
-                if self._retry.after_throttle(attempt, retry_after) is None:
+                wait = self._retry.after_throttle(attempt, retry_after)
+                # Every call of this budget waits, not just this one: Retry-After plus jitter,
+                # so the queue does not return all at once.
+                budget.pause(wait if wait is not None else retry_after)
+                if wait is None:
                     raise MdeRateLimited(
                         self.alias, retry_after, hint="the lookup can be repeated then"
                     )
-                continue  # the budget now holds every call until Retry-After has passed
+                continue
             if status >= 500:
                 delay = self._retry.backoff(attempt)
                 if delay is None:
@@ -244,6 +247,20 @@ class MdeClient:
             return response.status, response.headers, await response.read()
 
     # ------------------------------------------------------------------ translation
+
+    def _decode(self, raw: bytes) -> Json:
+        """A success body. Something that is not JSON (a proxy's login page, say) is a failure,
+        not an empty answer that would read as "nothing found"."""
+        if not raw:
+            return {}
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise MdeUnavailable(
+                self.alias,
+                "MDE's answer was not JSON",
+                hint="a proxy or gateway may be answering in MDE's place; check the API URL",
+            ) from None
 
     def _network_error(self, exc: BaseException) -> MdeUnavailable:
         if isinstance(exc, TimeoutError):
@@ -310,17 +327,16 @@ def forbidden(alias: str, code: str, message: str) -> MdeForbidden:
     )
 
 
-def _decode(raw: bytes) -> Json:
-    if not raw:
-        return {}
+def _json(raw: bytes) -> Json:
+    """An error body, leniently: anything unreadable is no body."""
     try:
-        return json.loads(raw)
+        return json.loads(raw) if raw else {}
     except ValueError:
         return {}
 
 
 def _error_fields(raw: bytes) -> tuple[str, str]:
-    body = _decode(raw)
+    body = _json(raw)
     error = body.get("error") if isinstance(body, dict) else None
     if not isinstance(error, dict):
         return "", ""

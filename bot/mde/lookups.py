@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from bot.errors import InputError, MdeNotFound
+from pydantic import BaseModel, ValidationError
+
+from bot.errors import InputError, MdeNotFound, MdeUnavailable
+from bot.logs import get_logger
 from bot.mde import hunting, query
 from bot.mde.client import MdeClient, segment
 from bot.mde.hunting import Hunt
@@ -23,15 +26,48 @@ MAX_ALERTS_PER_INDICATOR = 50
 # Without advanced hunting, file names are searched in the evidence of recent alerts.
 EVIDENCE_SCAN_WINDOW = timedelta(days=7)
 EVIDENCE_SCAN_LIMIT = 1000
-FINDBYIP_WINDOW = timedelta(days=30)
+
+
+log = get_logger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _parsed(model: type[M], rows: Sequence[Any]) -> list[M]:
+    """The rows that are valid `model`s. A malformed row is logged and skipped: one bad record
+    must not cost the answer of the whole tenant."""
+    parsed: list[M] = []
+    for row in rows:
+        try:
+            parsed.append(model.model_validate(row))
+        except ValidationError as exc:
+            log.warning("mde_row_skipped", model=model.__name__, errors=exc.error_count())
+    return parsed
+
+
+def _one(client: MdeClient, model: type[M], body: Any) -> M:
+    """A single entity; one that cannot be read is MDE's failure, reported as such."""
+    try:
+        return model.model_validate(body)
+    except ValidationError:
+        log.warning("mde_entity_unreadable", model=model.__name__, connector=client.alias)
+        raise MdeUnavailable(
+            client.alias, f"MDE's {model.__name__.lower()} record could not be read"
+        ) from None
 
 
 def _machines(rows: Sequence[Any]) -> list[Machine]:
-    return [Machine.model_validate(row) for row in rows]
+    return _parsed(Machine, rows)
 
 
 def _alerts(rows: Sequence[Any]) -> list[Alert]:
-    return [Alert.model_validate(row) for row in rows]
+    return _parsed(Alert, rows)
+
+
+def _values(body: Any, limit: int) -> list[Any]:
+    """The rows of a collection answer (`{"value": [...]}`), at most `limit`."""
+    values = body.get("value") if isinstance(body, dict) else None
+    return values[:limit] if isinstance(values, list) else []
 
 
 async def _filtered_machines(
@@ -71,13 +107,13 @@ async def devices_at(client: MdeClient, ip: str, at: datetime) -> list[Machine]:
     """Devices that had `ip` within ±15 minutes of `at` (MDE keeps 30 days of this)."""
     address = query.ip(ip)
     moment = at.astimezone(UTC)
-    if moment < datetime.now(UTC) - FINDBYIP_WINDOW:
+    if moment < datetime.now(UTC) - query.FINDBYIP_WINDOW:
         return []
     stamp = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
     # Both values are validated and normalised above: nothing else reaches this path.
     path = f"/machines/findbyip(ip={query.odata_string(address)},timestamp={stamp})"
     body = await client.get(path)
-    return _machines(body.get("value", []) if isinstance(body, dict) else [])
+    return _machines(_values(body, MAX_DEVICES_PER_INDICATOR))
 
 
 def _name_matches(machine: Machine, name: str) -> bool:
@@ -143,7 +179,7 @@ async def device(client: MdeClient, key: str) -> Machine:
     except InputError:
         valid = query.hostname(key)
     body = await client.get(f"/machines/{segment(valid)}")
-    return Machine.model_validate(body)
+    return _one(client, Machine, body)
 
 
 async def device_alerts(client: MdeClient, machine_id: str) -> list[Alert]:
@@ -155,11 +191,6 @@ async def device_alerts(client: MdeClient, machine_id: str) -> list[Alert]:
 
 
 # ---------------------------------------------------------------------- alerts
-
-
-async def alert(client: MdeClient, alert_id: str) -> Alert:
-    body = await client.get(f"/alerts/{segment(query.alert_id(alert_id))}")
-    return Alert.model_validate(body)
 
 
 async def alerts_by_ids(client: MdeClient, ids: Sequence[str]) -> list[Alert]:
@@ -177,17 +208,17 @@ async def alerts_by_ids(client: MdeClient, ids: Sequence[str]) -> list[Alert]:
 
 async def ip_alerts(client: MdeClient, ip: str) -> list[Alert]:
     body = await client.get(f"/ips/{segment(query.ip(ip))}/alerts")
-    return _alerts(body.get("value", [])[:MAX_ALERTS_PER_INDICATOR])
+    return _alerts(_values(body, MAX_ALERTS_PER_INDICATOR))
 
 
 async def domain_alerts(client: MdeClient, domain: str) -> list[Alert]:
     body = await client.get(f"/domains/{segment(query.hostname(domain))}/alerts")
-    return _alerts(body.get("value", [])[:MAX_ALERTS_PER_INDICATOR])
+    return _alerts(_values(body, MAX_ALERTS_PER_INDICATOR))
 
 
 async def domain_devices(client: MdeClient, domain: str) -> list[Machine]:
     body = await client.get(f"/domains/{segment(query.hostname(domain))}/machines")
-    return _machines(body.get("value", [])[:MAX_DEVICES_PER_INDICATOR])
+    return _machines(_values(body, MAX_DEVICES_PER_INDICATOR))
 
 
 async def alerts_with_file_name(client: MdeClient, name: str) -> list[Alert]:
@@ -222,19 +253,19 @@ async def file_profile(client: MdeClient, sha1_or_sha256: str) -> FileInfo | Non
         body = await client.get(f"/files/{value}")
     except MdeNotFound:
         return None
-    return FileInfo.model_validate(body)
+    return _one(client, FileInfo, body)
 
 
 async def file_alerts(client: MdeClient, sha1: str) -> list[Alert]:
     value = _sha1(sha1)
     body = await client.get(f"/files/{value}/alerts")
-    return _alerts(body.get("value", [])[:MAX_ALERTS_PER_INDICATOR])
+    return _alerts(_values(body, MAX_ALERTS_PER_INDICATOR))
 
 
 async def file_devices(client: MdeClient, sha1: str) -> list[Machine]:
     value = _sha1(sha1)
     body = await client.get(f"/files/{value}/machines")
-    return _machines(body.get("value", [])[:MAX_DEVICES_PER_INDICATOR])
+    return _machines(_values(body, MAX_DEVICES_PER_INDICATOR))
 
 
 def _sha1(value: str) -> str:
@@ -249,7 +280,7 @@ def _sha1(value: str) -> str:
 
 async def _hunt(client: MdeClient, hunt: Hunt, value: str) -> list[dict[str, Any]]:
     body = await client.hunt(hunting.render(hunt, value))
-    return list(HuntingResult.model_validate(body).results)
+    return list(_one(client, HuntingResult, body).results)
 
 
 async def hunt_external_ip(client: MdeClient, ip: str) -> list[str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable
+from datetime import timedelta
 
 from bot.errors import InputError
 
@@ -14,6 +15,9 @@ _HEX_RE = re.compile(r"^[0-9a-fA-F]+$")
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _MACHINE_ID = re.compile(r"^[0-9a-f]{40}$")
 _ALERT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+
+# How far back MDE answers "which device had this IP at time T" (findbyip).
+FINDBYIP_WINDOW = timedelta(days=30)
 
 # Longest `$filter` we send: comfortably below URL limits of proxies and of MDE itself.
 MAX_FILTER_CHARS = 2000

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from bot import ocsf
 from bot.buttons import ActionId, DeviceRef, encode
-from bot.indicators import Indicator, IndicatorType, defang
+from bot.indicators import HASH_TYPES, Indicator, defang
 from bot.mde.models import FileInfo
 from bot.mrkdwn import code, date, escape
 from bot.render.kit import (
@@ -17,6 +17,7 @@ from bot.render.kit import (
     button,
     context,
     fields,
+    safe_url,
     section,
     severity_emoji,
 )
@@ -55,13 +56,10 @@ def device_label(device: ocsf.Device) -> str:
     return device.name or device.hostname or device.uid or "unknown device"
 
 
-HASHES = frozenset({IndicatorType.MD5, IndicatorType.SHA1, IndicatorType.SHA256})
-
-
 def indicator_code(indicator: Indicator, *, short: bool = False) -> str:
     """An indicator as inline code, defanged; `short` cuts hashes to 12 characters (the reader
     pasted them, a prefix recognises them)."""
-    if short and indicator.type in HASHES:
+    if short and indicator.type in HASH_TYPES:
         return code(indicator.value[:12] + "…")
     return code(defang(indicator.value, indicator.type))
 
@@ -84,8 +82,12 @@ def _unmapped(device: ocsf.Device, key: str) -> str:
     return escape(str(value)) if value not in (None, "") else "—"
 
 
-def _tags(device: ocsf.Device) -> list[str]:
-    return [g.name for g in device.groups or () if g.type == "MachineTag" and g.name]
+def device_groups(device: ocsf.Device) -> tuple[list[str], list[str]]:
+    """(device groups, tags): MDE tags travel in OCSF `groups` with type MachineTag."""
+    named = [g for g in device.groups or () if g.name]
+    groups = [g.name for g in named if g.type != "MachineTag" and g.name]
+    tags = [g.name for g in named if g.type == "MachineTag" and g.name]
+    return groups, tags
 
 
 def _device_ref(connector: ConnectorReport, device: ocsf.Device) -> str | None:
@@ -109,8 +111,7 @@ def device_buttons(
             button("Device details", action_id=ActionId.DEVICE_DETAILS, value=value),
             button("OCSF JSON", action_id=ActionId.DEVICE_OCSF, value=value),
         ]
-    if device.uid:
-        url = connector.device_url(device.uid)
+    if device.uid and safe_url(url := connector.device_url(device.uid)):
         elements.append(button("Open in Defender", action_id=ActionId.OPEN_PORTAL, url=url))
     return actions(elements) if elements else None
 
@@ -134,7 +135,7 @@ def device_card(result: DeviceResult, connector: ConnectorReport) -> list[Block]
         ),
     ]
     notes = [code(device.hostname) if device.hostname else ""]
-    if tags := _tags(device):
+    if tags := device_groups(device)[1]:
         notes.append("tags " + ", ".join(escape(t) for t in tags[:6]))
     if result.matched:
         how = "name starts with" if result.loose else "matched"
@@ -186,7 +187,7 @@ def finding_card(finding: ocsf.DetectionFinding, *, matched: Sequence[Indicator]
     if matched:
         lines.append(f"matched {matched_text(matched)}")
     accessory = None
-    if info.src_url:
+    if info.src_url and safe_url(info.src_url):
         accessory = button("Open", action_id=ActionId.OPEN_PORTAL, url=info.src_url)
     return section("\n".join(lines), accessory=accessory)
 

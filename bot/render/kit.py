@@ -6,6 +6,7 @@ characters, 10 fields of 2000, 10 context elements, button text 75, button value
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ MAX_FIELDS = 10
 MAX_CONTEXT_ELEMENTS = 10
 MAX_BUTTON_TEXT = 75
 MAX_ACTIONS = 25
+MAX_BUTTON_URL = 3000
 MAX_NOTIFICATION_TEXT = 300  # far below Slack's 40,000: it is one line on a lock screen
 
 SEVERITY_EMOJI = {
@@ -73,6 +75,14 @@ def context(parts: Iterable[str]) -> Block:
 
 def divider() -> Block:
     return {"type": "divider"}
+
+
+# The links the bot makes: https, a host, a path and query of URL characters only.
+SAFE_URL = re.compile(r"^https://[A-Za-z0-9.-]+(?::\d+)?(?:/[A-Za-z0-9._~%!$&'()*+,;=:@/?-]*)?$")
+
+
+def safe_url(url: str) -> bool:
+    return len(url) <= MAX_BUTTON_URL and bool(SAFE_URL.match(url))
 
 
 def button(

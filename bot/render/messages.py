@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from bot import ocsf
 from bot.buttons import ActionId, ReportRef, encode
-from bot.check import CheckReport, ConnectorCheck
 from bot.commands import HELP
 from bot.indicators import defang
 from bot.mrkdwn import code, date, escape
@@ -13,6 +12,7 @@ from bot.render.cards import (
     alert_counts,
     device_buttons,
     device_card,
+    device_groups,
     device_label,
     file_card,
     finding_card,
@@ -34,7 +34,7 @@ from bot.render.kit import (
     section,
     severity_emoji,
 )
-from bot.results import ConnectorReport, Report
+from bot.results import CheckReport, ConnectorCheck, ConnectorReport, Report
 
 MAX_DEVICE_CARDS = 5
 COLLAPSED_FINDINGS = 3
@@ -150,8 +150,7 @@ def device_details_message(report: Report) -> Message:
             if n.ip
         ]
         agent = next(iter(device.agent_list or ()), None)
-        groups = [g.name for g in device.groups or () if g.type != "MachineTag" and g.name]
-        tags = [g.name for g in device.groups or () if g.type == "MachineTag" and g.name]
+        groups, tags = device_groups(device)
         pairs = [
             ("Device id", code(device.uid or "—")),
             ("Host name", code(device.hostname or "—")),
@@ -251,12 +250,17 @@ def progress_message(indicators: int, tenants: int, queued_for: float) -> Messag
     return Message(notification(text), [section(escape(text))])
 
 
-def nothing_to_look_up_message(text: str) -> Message:
+def nothing_to_look_up_message() -> Message:
     summary = "No IP, host name, URL, domain, hash or file name in that text."
     return Message(
         notification(summary),
         [section(f"{escape(summary)}\n{HELP}")],
     )
+
+
+def private_file_message() -> Message:
+    text = "The OCSF file is in your direct messages with me."
+    return Message(notification(text), [section(escape(text))])
 
 
 def refusal_message() -> Message:

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from bot import ocsf
 from bot.mde.models import Alert, FileInfo, Machine
@@ -91,7 +92,8 @@ _ATTACK_URL = "https://attack.mitre.org"
 
 def alert_url(portal_url: str, alert_id: str, tenant_id: str | None) -> str:
     """The alert's page in the Defender portal (`finding_info.src_url`)."""
-    return f"{portal_url}/alerts/{alert_id}" + (f"?tid={tenant_id}" if tenant_id else "")
+    query = f"?tid={quote(tenant_id, safe='')}" if tenant_id else ""
+    return f"{portal_url}/alerts/{quote(alert_id, safe='')}{query}"
 
 
 def _attacks(alert: Alert) -> tuple[tuple[ocsf.Attack, ...], list[str]]:
