@@ -7,7 +7,8 @@
     mde-bot enrich      look up the indicators in a text; OCSF, text or Block Kit out
     mde-bot check       test every MDE connection; exit 1 when anything is wrong
 
-Configuration errors print one line and exit 2; nothing starts half-configured.
+Configuration errors and unusable input print one line and exit 2; nothing starts
+half-configured.
 """
 
 from __future__ import annotations

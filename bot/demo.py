@@ -111,11 +111,12 @@ async def run_demo(register: Registrar, out: TextIO = sys.stdout) -> int:
     async with contextlib.AsyncExitStack() as stack:
         slack = await stack.enter_async_context(SlackStandIn(signing_secret=secret))
         simulator = await stack.enter_async_context(Simulator())
-        settings = BotSettings(_env_file=None)
+        settings = BotSettings.embedded()
         backend = await stack.enter_async_context(open_backend([], settings, simulator=simulator))
         slack_settings = SlackSettings(
             bot_token="xoxb-demo-0000000000-local",  # noqa: S106 - stand-in only
             signing_secret=secret,
+            app_token=None,  # HTTP mode, whatever SLACK_APP_TOKEN says
             api_url=slack.api_url,
             _env_file=None,
         )

@@ -48,6 +48,15 @@ def redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapp
     return event_dict
 
 
+# Bolt reads SLACK_BOT_TOKEN itself and warns that it ignores it in favour of the client we
+# build (from that same token): a warning at every start that asks nothing of anyone.
+_BOLT_CLIENT_NOTICE = "As you gave `client` as well, `token` will be unused."
+
+
+def _drop_known_noise(record: logging.LogRecord) -> bool:
+    return not (record.name.startswith("slack_bolt") and record.getMessage() == _BOLT_CLIENT_NOTICE)
+
+
 def configure(
     level: str = "INFO",
     fmt: Literal["auto", "console", "json"] = "auto",
@@ -89,6 +98,7 @@ def configure(
     )
     handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter)
+    handler.addFilter(_drop_known_noise)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -39,6 +39,7 @@ log = get_logger(__name__)
 INLINE_EXTRACTION_CHARS = 4096
 # Devices whose alerts are fetched and shown per connector; more are counted, not fetched.
 MAX_DEVICES = 10
+INLINE_NORMALISE_ALERTS = 100  # more alerts are normalised to OCSF off the event loop
 HUNTING_ROLE = "AdvancedQuery.Read.All"
 IP_TYPES = frozenset({IndicatorType.IPV4, IndicatorType.IPV6})
 Step = Callable[[], Awaitable[None]]
@@ -196,7 +197,7 @@ class _ConnectorLookup:
             return self._report(problem=exc)
         self.can_hunt = HUNTING_ROLE in roles
         await self._gather(self._plan(indicators, at))
-        return self._finished()
+        return await self._finished_off_loop()
 
     async def device(self, key: str) -> ConnectorReport:
         """A device by id, or by host name (exact, then prefix)."""
@@ -211,7 +212,7 @@ class _ConnectorLookup:
                 self._add_machines(None, [await lookups.device(self.client, machine_id)])
 
         await self._gather([step])
-        return self._finished()
+        return await self._finished_off_loop()
 
     # ------------------------------------------------------------------ per indicator
 
@@ -404,6 +405,14 @@ class _ConnectorLookup:
 
     async def _fetch_device_alerts(self, machine_id: str) -> None:
         self.device_alerts[machine_id] = await lookups.device_alerts(self.client, machine_id)
+
+    async def _finished_off_loop(self) -> ConnectorReport:
+        """`_finished`, in a thread when there is much to normalise (it is CPU alone, and every
+        lookup of this connector is done: nothing else touches this object meanwhile)."""
+        alerts = len(self.alerts) + sum(len(a) for a in self.device_alerts.values())
+        if alerts > INLINE_NORMALISE_ALERTS:
+            return await asyncio.to_thread(self._finished)
+        return self._finished()
 
     def _finished(self) -> ConnectorReport:
         """Everything found, normalised to OCSF; the first MAX_DEVICES devices shown."""

@@ -399,6 +399,11 @@ class BotSettings(BaseSettings):
     mde_rate_window: float = Field(default=60.0, gt=0)
     mde_call_timeout: float = Field(default=20.0, gt=0)  # seconds per MDE call
 
+    @classmethod
+    def embedded(cls) -> BotSettings:
+        """The defaults alone, whatever the environment says: what `mde-bot demo` runs on."""
+        return cls.model_construct()
+
     def enriches(self, channel: object) -> bool:
         """Whether messages in `channel` are enriched automatically."""
         allowed = self.auto_enrich_channels

@@ -16,6 +16,7 @@ from bot.check import granted_permissions
 from bot.indicators import Indicator, IndicatorType
 from bot.mde.models import Alert, FileInfo, Machine
 from bot.mde.normalize import device_from_machine, finding_from_alert
+from bot.render.kit import clip
 from bot.results import (
     CheckReport,
     ConnectorCheck,
@@ -288,3 +289,10 @@ def test_check_report_reads_as_a_table_of_what_is_wrong() -> None:
     assert "❌ AADSTS7000215: the client secret is wrong" in shown
     assert "↳ copy the secret's Value" in shown
     check_message_is_safe(message)
+
+
+def test_clipping_never_cuts_an_escape_or_a_date_in_half() -> None:
+    assert clip("x" * 8 + "&amp;" + "y" * 10, 11) == "x" * 8 + "…"
+    dated = "seen " + "<!date^1795860000^{date_short}|2026-11-27>" + " z" * 10
+    assert clip(dated, 20) == "seen …"
+    assert clip("short", 20) == "short"

@@ -3,10 +3,12 @@
 One `aiohttp.ClientSession` per process is passed in; each connector brings its own TLS context,
 token provider, budget, retry policy and cache. Every call:
 
-    budget (queue) → token (msal, off the loop) → HTTPS with a timeout → translate errors
-    429 → pause the connector for Retry-After, then retry; 5xx / network → backoff with jitter
+    token (msal's, reused in-loop while valid) → a place in flight → a budget slot
+    → HTTPS with a timeout → translate errors
+    429 → pause that budget (API or hunting) for Retry-After, then retry;
+    5xx / network → bounded backoff with jitter
 
-Callers only pass values validated by `bot.mde.query`; path segments are quoted again here.
+Callers (`bot.mde.lookups`) only pass paths built from values validated by `bot.mde.query`.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ Params = Mapping[str, str]
 CALL_TIMEOUT: Final = 20.0  # seconds per HTTP call, connection included
 MAX_IN_FLIGHT: Final = 48  # per connector; the process's connection pool holds 256
 MAX_PAGES: Final = 20  # paging guard: 20 pages of `page_size` rows at most
+INLINE_JSON_BYTES: Final = 256 * 1024  # larger answers are parsed off the event loop
 _NOT_FOUND: Final = {"__not_found__": True}  # cached 404s: asked once, known missing
 
 
@@ -182,6 +185,8 @@ class MdeClient:
                 await asyncio.sleep(delay)
                 continue
             if status < 300:
+                if len(raw) > INLINE_JSON_BYTES:  # 1,000 alerts with evidence: a thread's job
+                    return await asyncio.to_thread(self._decode, raw)
                 return self._decode(raw)
             if status == 429:
                 retry_after = _retry_after(headers)

@@ -47,7 +47,17 @@ class Message:
 
 
 def clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """At most `limit` characters, never cutting an escape (`&amp;`) or our own markup
+    (`<!date^…>`) in half."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    amp = cut.rfind("&")
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    if (lt := cut.rfind("<")) > cut.rfind(">"):
+        cut = cut[:lt]
+    return cut + "…"
 
 
 def mrkdwn(text: str, limit: int = MAX_SECTION_TEXT) -> Block:
