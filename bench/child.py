@@ -186,7 +186,7 @@ async def _child() -> None:
     """The bot, configured by the first control line; answers control lines until `stop`."""
     # Imported here: the parent never needs the listeners or the Slack runtime.
     from bot import logs
-    from bot.mde.cache import TtlCache
+    from bot.cache import TtlCache
     from bot.runtime import Services, open_backend, serve_slack, tune_gc
     from bot.settings import BotSettings, ConnectorSettings, SlackSettings
     from handlers import register

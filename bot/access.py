@@ -16,8 +16,8 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.cache import TtlCache
 from bot.logs import get_logger
-from bot.mde.cache import TtlCache
 from bot.settings import BotSettings
 
 log = get_logger(__name__)

@@ -28,11 +28,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import Access, Seen
 from bot.app import build_bolt_app, build_web_app, build_web_client, handle_error
+from bot.cache import TtlCache
 from bot.errors import ConfigError
 from bot.inflight import InFlight
 from bot.logs import get_logger
 from bot.mde.auth import TokenProvider
-from bot.mde.cache import TtlCache
 from bot.mde.client import MdeClient, tls_context
 from bot.mde.limits import Budget, Window
 from bot.replies import SLACK_RESPONSE_HOSTS, Replies

@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 import aiohttp
 
+from bot.cache import TtlCache
 from bot.errors import (
     MdeAuthError,
     MdeBadRequest,
@@ -33,7 +34,6 @@ from bot.errors import (
     MdeUnavailable,
 )
 from bot.mde.auth import TokenProvider
-from bot.mde.cache import TtlCache
 from bot.mde.limits import HUNTING_WINDOWS, Budget, RetryPolicy
 from bot.settings import ConnectorSettings
 

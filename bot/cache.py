@@ -1,5 +1,8 @@
-"""A short-lived, bounded cache of MDE answers, per connector, that also merges identical calls
-in flight: the same indicator pasted twice, or by two people at once, costs one call."""
+"""A short-lived, bounded cache that also merges identical loads in flight.
+
+It holds each connector's MDE answers (the same indicator pasted twice, or by two people at
+once, costs one call), the members of allowed user groups, the reports behind cards' buttons,
+and the events already answered."""
 
 from __future__ import annotations
 

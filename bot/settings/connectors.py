@@ -1,10 +1,5 @@
-"""Settings, validated once at start-up and passed down; nothing else reads the environment.
-
-Three groups, loaded separately so that each command asks only for what it needs:
-`SlackSettings` (SLACK_*), the MDE connectors (MDE_* or a connectors file) and `BotSettings`
-(behaviour, logging, port). Every failure becomes one `ConfigError` line that names the
-variable and says how to fix it.
-"""
+"""The MDE connectors: one tenant from MDE_*, or several from a TOML/JSON file whose secrets
+come from the environment; clouds and their endpoints; validation before anything connects."""
 
 from __future__ import annotations
 
@@ -16,90 +11,26 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from dotenv import dotenv_values
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
-    Field,
     SecretStr,
     ValidationError,
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
+from bot.settings.common import ENV_FILE, _one_line, looks_like_placeholder
 
-ENV_FILE = ".env"
-
-_PLACEHOLDER = re.compile(
-    r"your|change.?me|placeholder|example|replace|dummy|todo|xxxx|\.\.\.|<|>", re.IGNORECASE
-)
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _TENANT_DOMAIN = re.compile(r"^(?=.{4,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.)+[A-Za-z]{2,63}$")
 _ALIAS = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
-
-
-def looks_like_placeholder(value: str) -> bool:
-    """True for values copied from `.env.example` and never filled in."""
-    return not value.strip() or bool(_PLACEHOLDER.search(value))
-
-
-# --------------------------------------------------------------------------------- Slack
-
-
-def _slack_token(prefix: str) -> Any:
-    def check(value: SecretStr | None) -> SecretStr | None:
-        if value is None:
-            return None
-        raw = value.get_secret_value()
-        if looks_like_placeholder(raw):
-            raise ValueError("is a placeholder")
-        if not raw.startswith(prefix):
-            raise ValueError(f"must start with {prefix!r}")
-        return value
-
-    return AfterValidator(check)
-
-
-def _signing_secret(value: SecretStr) -> SecretStr:
-    raw = value.get_secret_value()
-    if looks_like_placeholder(raw):
-        raise ValueError("is a placeholder")
-    if len(raw) < 16:
-        raise ValueError("is too short to be a Slack signing secret")
-    return value
-
-
-class SlackSettings(BaseSettings):
-    """What the Slack side needs: credentials and where the Web API lives."""
-
-    model_config = SettingsConfigDict(env_prefix="SLACK_", env_file=ENV_FILE, extra="ignore")
-
-    bot_token: Annotated[SecretStr, _slack_token("xoxb-")]
-    signing_secret: Annotated[SecretStr, AfterValidator(_signing_secret)]
-    app_token: Annotated[SecretStr | None, _slack_token("xapp-")] = None
-    api_url: str = "https://slack.com/api/"
-
-    @field_validator("app_token", mode="before")
-    @classmethod
-    def _empty_is_none(cls, value: object) -> object:
-        return None if value == "" else value
-
-    @field_validator("api_url")
-    @classmethod
-    def _api_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError("must be an http(s) URL")
-        # slack_sdk joins method names onto it: a path without the trailing slash loses its
-        # last segment.
-        return value if value.endswith("/") else value + "/"
-
-
-# ---------------------------------------------------------------------------------- MDE
 
 
 class Cloud(StrEnum):
@@ -355,111 +286,3 @@ def _connector(
         name = secret_var if field == "client_secret" and secret_var else prefix + field.upper()
         message = str(error["msg"]).removeprefix("Value error, ")
         raise ConfigError(f"{name} ({where}): {message}") from None
-
-
-# ---------------------------------------------------------------------------------- bot
-
-
-Visibility = Literal["ephemeral", "in_channel"]
-CsvList = Annotated[list[str], NoDecode]  # "a, b,c" in the environment
-
-
-class BotSettings(BaseSettings):
-    """Behaviour, logging and the HTTP port."""
-
-    model_config = SettingsConfigDict(env_prefix="BOT_", env_file=ENV_FILE, extra="ignore")
-
-    port: int = Field(default=3000, validation_alias="PORT", ge=0, le=65535)
-    log_level: str = "INFO"
-    log_format: Literal["auto", "console", "json"] = "auto"
-    # Who sees a /mde answer: only the caller (default: indicators can be sensitive) or the channel.
-    response_visibility: Visibility = "ephemeral"
-    # Channels whose messages are enriched automatically: "*" for every channel the bot is in.
-    auto_enrich_channels: CsvList = Field(default_factory=lambda: ["*"])
-    # Who may use the bot at all; empty lists mean no restriction of that kind.
-    allowed_channels: CsvList = Field(default_factory=list)
-    allowed_users: CsvList = Field(default_factory=list)
-    allowed_usergroups: CsvList = Field(default_factory=list)
-    # Enrich messages of other bots (alerting integrations), not only people's.
-    enrich_bot_messages: bool = False
-    # Reply to a pasted message even when MDE knows none of its indicators.
-    post_when_nothing_found: bool = False
-    # DNS suffixes of internal names: `ws1.corp.contoso.com` is a host name, not a domain.
-    internal_domains: CsvList = Field(default_factory=list)
-    max_indicators: int = Field(default=50, ge=1, le=500)
-    # How long MDE answers are reused (seconds; 0 turns the cache off) and how many are kept.
-    cache_ttl: float = Field(default=300.0, ge=0)
-    cache_size: int = Field(default=2048, ge=1)
-    # MDE's limits, counted client-side per connector: calls per "minute" and per "hour", and
-    # hunting calls per "minute". The window can be shortened for load tests (60 → 6 makes
-    # 100 calls per 6 s and 1,500 per 6 min); the hour is always 60 of them.
-    mde_calls_per_minute: int = Field(default=100, ge=1)
-    mde_calls_per_hour: int = Field(default=1500, ge=1)
-    mde_hunting_calls_per_minute: int = Field(default=45, ge=1)
-    mde_rate_window: float = Field(default=60.0, gt=0)
-    mde_call_timeout: float = Field(default=20.0, gt=0)  # seconds per MDE call
-
-    @classmethod
-    def embedded(cls) -> BotSettings:
-        """The defaults alone, whatever the environment says: what `mde-bot demo` runs on."""
-        return cls.model_construct()
-
-    def enriches(self, channel: object) -> bool:
-        """Whether messages in `channel` are enriched automatically."""
-        allowed = self.auto_enrich_channels
-        return "*" in allowed or (isinstance(channel, str) and channel in allowed)
-
-    @field_validator(
-        "auto_enrich_channels",
-        "allowed_channels",
-        "allowed_users",
-        "allowed_usergroups",
-        "internal_domains",
-        mode="before",
-    )
-    @classmethod
-    def _csv(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [item.strip() for item in value.split(",") if item.strip()]
-        return value
-
-    @field_validator("log_level")
-    @classmethod
-    def _level(cls, value: str) -> str:
-        level = value.upper()
-        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
-        return level
-
-
-def load_slack_settings(env_file: str | None = ENV_FILE) -> SlackSettings:
-    try:
-        return SlackSettings(_env_file=env_file)
-    except ValidationError as exc:
-        raise ConfigError(_one_line(exc, "SLACK_")) from None
-
-
-def load_bot_settings(env_file: str | None = ENV_FILE) -> BotSettings:
-    try:
-        return BotSettings(_env_file=env_file)
-    except ValidationError as exc:
-        raise ConfigError(_one_line(exc, "BOT_")) from None
-
-
-_HINTS = {
-    "SLACK_BOT_TOKEN": "copy the Bot User OAuth Token (xoxb-…) from OAuth & Permissions",
-    "SLACK_SIGNING_SECRET": "copy the Signing Secret from Basic Information",
-    "SLACK_APP_TOKEN": "create an app-level token (xapp-…) with connections:write, or unset it",
-}
-
-
-def _one_line(exc: ValidationError, prefix: str) -> str:
-    """The first error of a settings model as 'VARIABLE: what is wrong — how to fix it'."""
-    error = exc.errors()[0]
-    loc = error["loc"][0] if error["loc"] else "?"
-    name = "PORT" if loc == "PORT" else prefix + str(loc).upper()
-    problem = "is missing" if error["type"] == "missing" else str(error["msg"])
-    problem = problem.removeprefix("Value error, ")
-    hint = _HINTS.get(name, "see .env.example")
-    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-    return f"{name} {problem}{more} — {hint}"

@@ -1,0 +1,89 @@
+"""BOT_* (and PORT): behaviour, access, limits, logging."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.errors import ConfigError
+from bot.settings.common import ENV_FILE, _one_line
+
+Visibility = Literal["ephemeral", "in_channel"]
+CsvList = Annotated[list[str], NoDecode]  # "a, b,c" in the environment
+
+
+class BotSettings(BaseSettings):
+    """Behaviour, logging and the HTTP port."""
+
+    model_config = SettingsConfigDict(env_prefix="BOT_", env_file=ENV_FILE, extra="ignore")
+
+    port: int = Field(default=3000, validation_alias="PORT", ge=0, le=65535)
+    log_level: str = "INFO"
+    log_format: Literal["auto", "console", "json"] = "auto"
+    # Who sees a /mde answer: only the caller (default: indicators can be sensitive) or the channel.
+    response_visibility: Visibility = "ephemeral"
+    # Channels whose messages are enriched automatically: "*" for every channel the bot is in.
+    auto_enrich_channels: CsvList = Field(default_factory=lambda: ["*"])
+    # Who may use the bot at all; empty lists mean no restriction of that kind.
+    allowed_channels: CsvList = Field(default_factory=list)
+    allowed_users: CsvList = Field(default_factory=list)
+    allowed_usergroups: CsvList = Field(default_factory=list)
+    # Enrich messages of other bots (alerting integrations), not only people's.
+    enrich_bot_messages: bool = False
+    # Reply to a pasted message even when MDE knows none of its indicators.
+    post_when_nothing_found: bool = False
+    # DNS suffixes of internal names: `ws1.corp.contoso.com` is a host name, not a domain.
+    internal_domains: CsvList = Field(default_factory=list)
+    max_indicators: int = Field(default=50, ge=1, le=500)
+    # How long MDE answers are reused (seconds; 0 turns the cache off) and how many are kept.
+    cache_ttl: float = Field(default=300.0, ge=0)
+    cache_size: int = Field(default=2048, ge=1)
+    # MDE's limits, counted client-side per connector: calls per "minute" and per "hour", and
+    # hunting calls per "minute". The window can be shortened for load tests (60 → 6 makes
+    # 100 calls per 6 s and 1,500 per 6 min); the hour is always 60 of them.
+    mde_calls_per_minute: int = Field(default=100, ge=1)
+    mde_calls_per_hour: int = Field(default=1500, ge=1)
+    mde_hunting_calls_per_minute: int = Field(default=45, ge=1)
+    mde_rate_window: float = Field(default=60.0, gt=0)
+    mde_call_timeout: float = Field(default=20.0, gt=0)  # seconds per MDE call
+
+    @classmethod
+    def embedded(cls) -> BotSettings:
+        """The defaults alone, whatever the environment says: what `mde-bot demo` runs on."""
+        return cls.model_construct()
+
+    def enriches(self, channel: object) -> bool:
+        """Whether messages in `channel` are enriched automatically."""
+        allowed = self.auto_enrich_channels
+        return "*" in allowed or (isinstance(channel, str) and channel in allowed)
+
+    @field_validator(
+        "auto_enrich_channels",
+        "allowed_channels",
+        "allowed_users",
+        "allowed_usergroups",
+        "internal_domains",
+        mode="before",
+    )
+    @classmethod
+    def _csv(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return level
+
+
+def load_bot_settings(env_file: str | None = ENV_FILE) -> BotSettings:
+    try:
+        return BotSettings(_env_file=env_file)
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc, "BOT_")) from None
