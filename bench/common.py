@@ -37,7 +37,8 @@ import aiohttp
 
 from bench.child import BotProcess
 from bot.indicators import extract
-from bot.simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Simulator, data
+from bot.runtime import connector_config
+from bot.simulator import Simulator, data
 from bot.slack_standin import BOT_USER_ID, TEAM_ID, Post, SlackStandIn
 
 CHANNEL = "C0INCIDENT"
@@ -350,20 +351,6 @@ class World:
             raise RuntimeError(f"the bot did not answer the warm-up lookup; {self.bot.log.samples}")
         await self.bot.cold()
         self.simulator.reset_counters()
-
-
-def connector_config(simulator: Simulator, tenant: data.Tenant) -> dict[str, Any]:
-    """The settings an operator would write for one simulated tenant (as
-    `bot.runtime.simulator_connectors` builds them for the demo)."""
-    return {
-        "alias": tenant.name,
-        "tenant_id": tenant.tenant_id,
-        "client_id": DEMO_CLIENT_ID,
-        "client_secret": DEMO_CLIENT_SECRET,
-        "api_url": simulator.api_url,
-        "authority": simulator.authority(tenant.tenant_id),
-        "ca_bundle": str(simulator.ca_path),
-    }
 
 
 @contextlib.asynccontextmanager

@@ -39,7 +39,7 @@ from bot.replies import SLACK_RESPONSE_HOSTS, Replies
 from bot.results import Report
 from bot.service import EnrichmentService, ExtractionOptions
 from bot.settings import BotSettings, ConnectorSettings, SlackSettings
-from bot.simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Simulator
+from bot.simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Simulator, data
 
 log = get_logger(__name__)
 
@@ -110,20 +110,23 @@ class Services:
 Registrar = Callable[[AsyncApp, Services], None]
 
 
+def connector_config(simulator: Simulator, tenant: data.Tenant) -> dict[str, str]:
+    """The settings an operator would write for one simulated tenant (plain, JSON-ready)."""
+    return {
+        "alias": tenant.name,
+        "tenant_id": tenant.tenant_id,
+        "client_id": DEMO_CLIENT_ID,
+        "client_secret": DEMO_CLIENT_SECRET,
+        "api_url": simulator.api_url,
+        "authority": simulator.authority(tenant.tenant_id),
+        "ca_bundle": str(simulator.ca_path),
+    }
+
+
 def simulator_connectors(simulator: Simulator) -> list[ConnectorSettings]:
-    """One connector per simulated tenant, as an operator would configure them."""
+    """One connector per licensed simulated tenant: the demo's backend."""
     return [
-        ConnectorSettings.model_validate(
-            {
-                "alias": tenant.name,
-                "tenant_id": tenant.tenant_id,
-                "client_id": DEMO_CLIENT_ID,
-                "client_secret": DEMO_CLIENT_SECRET,
-                "api_url": simulator.api_url,
-                "authority": simulator.authority(tenant.tenant_id),
-                "ca_bundle": simulator.ca_path,
-            }
-        )
+        ConnectorSettings.model_validate(connector_config(simulator, tenant))
         for tenant in simulator.tenants.values()
         if tenant.licensed
     ]

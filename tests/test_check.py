@@ -147,35 +147,31 @@ async def test_the_cli_explains_exits_non_zero_and_never_prints_the_secret(
         "MDE_AUTHORITY": simulator.authority(d.CONTOSO_TENANT),
         "MDE_CA_BUNDLE": str(simulator.ca_path),
     }
-    command = Path(sys.executable).with_name("mde-bot")
-    process = await asyncio.create_subprocess_exec(
-        str(command),
-        "check",
-        env=env,
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate()
-    text = out.decode() + err.decode()
-    assert process.returncode == 1
+    code, text = await check_cli(env, tmp_path)
+    assert code == 1
     assert "❌ 1 connection needs attention: contoso" in text
     assert "AADSTS7000215: the client secret is wrong" in text
     assert "a-wrong-secret-that-must-never-print" not in text
 
     env["MDE_CLIENT_SECRET"] = SECRET
+    code, text = await check_cli(env, tmp_path)
+    assert code == 0, text
+    assert "✅ The MDE connection works" in text
+    assert SECRET not in text
+
+
+async def check_cli(env: dict[str, str], cwd: Path) -> tuple[int | None, str]:
+    """`mde-bot check` as a process (the simulator answers from this test's event loop)."""
     process = await asyncio.create_subprocess_exec(
-        str(command),
+        str(Path(sys.executable).with_name("mde-bot")),
         "check",
         env=env,
-        cwd=tmp_path,
+        cwd=cwd,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    out, _ = await process.communicate()
-    assert process.returncode == 0, out.decode()
-    assert "✅ The MDE connection works" in out.decode()
-    assert SECRET not in out.decode()
+    out, err = await process.communicate()
+    return process.returncode, out.decode() + err.decode()
 
 
 @pytest.mark.parametrize("alias", ["contoso", "fabrikam"])

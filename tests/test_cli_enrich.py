@@ -17,10 +17,12 @@ from tests.ocsf_validation import ocsf_errors
 TEXT = f"beacon from 10[.]1[.]2[.]3, dropped {DEMO_SHA256}"
 
 
-def enrich(tmp_path: Path, *args: str) -> str:
+def run_enrich(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """`mde-bot enrich ARGS` as a process, without the developer's settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MDE_", "SLACK_", "BOT_"))}
-    done = subprocess.run(  # noqa: S603 - our own console script, fixed arguments
+    return subprocess.run(  # noqa: S603 - our own console script, fixed arguments
         [str(Path(sys.executable).with_name("mde-bot")), "enrich", *args],
+        input=stdin,
         capture_output=True,
         text=True,
         check=False,
@@ -28,6 +30,10 @@ def enrich(tmp_path: Path, *args: str) -> str:
         env=env,
         cwd=tmp_path,
     )
+
+
+def enrich(tmp_path: Path, *args: str) -> str:
+    done = run_enrich(tmp_path, *args)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -64,17 +70,7 @@ def test_blocks_format_is_valid_block_kit(tmp_path: Path) -> None:
 
 
 def test_text_from_stdin_and_a_tenant(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MDE_", "SLACK_", "BOT_"))}
-    done = subprocess.run(  # noqa: S603 - our own console script, fixed arguments
-        [str(Path(sys.executable).with_name("mde-bot")), "enrich", "--tenant", "nowhere"],
-        input="10.1.2.3",
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-        env=env,
-        cwd=tmp_path,
-    )
+    done = run_enrich(tmp_path, "--tenant", "nowhere", stdin="10.1.2.3")
     assert done.returncode == 2
     assert (
         done.stderr.strip()
