@@ -88,9 +88,9 @@ def click_is_private(body: Mapping[str, Any]) -> bool:
 
 def click_thread(body: Mapping[str, Any]) -> str | None:
     """The thread a click's answer belongs in: the card's thread, or under the card."""
-    container = body.get("container") or {}
-    if container.get("is_ephemeral"):
+    if click_is_private(body):
         return None  # an ephemeral card has no message to thread under
+    container = body.get("container") or {}
     message = body.get("message") or {}
     ts = message.get("thread_ts") or container.get("thread_ts") or container.get("message_ts")
     return str(ts) if ts else None
