@@ -6,18 +6,22 @@ This module owns the one error handler that decides what users see.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.async_app import AsyncApp
+from aiohttp.typedefs import Middleware
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
 )
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import UNEXPECTED_HINT, BotError, new_reference
@@ -34,6 +38,10 @@ HEALTH_PATH = "/healthz"
 HealthCheck = Callable[[], Awaitable[bool]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+# Set on a request's Bolt context once Bolt's own signature check has passed (or the request came
+# over the authenticated Socket Mode connection): the error handler acts only on such requests.
+VERIFIED = "mde_request_verified"
+
 
 def build_web_client(slack: SlackSettings, session: aiohttp.ClientSession) -> AsyncWebClient:
     """The Slack Web API client: our one session, 429s retried after Retry-After."""
@@ -48,15 +56,30 @@ def build_web_client(slack: SlackSettings, session: aiohttp.ClientSession) -> As
     )
 
 
+async def mark_verified(context: AsyncBoltContext, next_: Callable[[], Awaitable[None]]) -> None:
+    """Bolt runs this right after its own signature check (`before_authorize`)."""
+    context[VERIFIED] = True
+    await next_()
+
+
 def build_bolt_app(slack: SlackSettings, client: AsyncWebClient, replies: Replies) -> AsyncApp:
     app = AsyncApp(
         client=client,
         signing_secret=slack.signing_secret.get_secret_value(),
         logger=logging.getLogger("slack_bolt"),
-        # Request verification stays on (the default): never turn it off.
+        # Request verification stays on (the default): never turn it off. `verify_signature`
+        # below checks the same before Bolt sees a request; this is the second line.
+        before_authorize=mark_verified,
     )
 
-    async def on_error(error: Exception, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def on_error(
+        error: Exception, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+    ) -> None:
+        if not context.get(VERIFIED):
+            # Bolt failed before (or while) verifying the request: its body is anybody's words.
+            # Never act on it, never reply to what it names, never log it.
+            log.warning("unverified_request_failed", error=type(error).__name__)
+            return
         await handle_error(error, body, replies, client)
 
     app.error(on_error)
@@ -126,22 +149,60 @@ async def handle_error(
         log.warning("error_reply_failed", error=type(exc).__name__, reference=reference)
 
 
-@web.middleware
-async def require_timestamp(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Refuse a request to /slack/events without a numeric timestamp header before Bolt sees it:
-    slack_sdk's verifier would fail on it with a 500 and a traceback instead of a 401."""
-    if (
-        request.path == EVENTS_PATH
-        and not request.headers.get("X-Slack-Request-Timestamp", "").isdigit()
-    ):
-        return web.json_response({"error": "invalid request"}, status=401)
-    return await handler(request)
+# Exactly what Slack sends: ASCII digits (seconds since the epoch), and `v0=` with a hex digest.
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
+TIMESTAMP_HEADER = "X-Slack-Request-Timestamp"
+SIGNATURE_HEADER = "X-Slack-Signature"
+BODY_TIMEOUT = 10.0  # seconds to receive a request's body once its headers are in
 
 
-def build_web_app(app: AsyncApp, health: HealthCheck) -> web.Application:
+def _header(request: web.Request, name: str, shape: re.Pattern[str]) -> str | None:
+    """The header's one value if it has exactly Slack's shape; None when it is missing,
+    repeated, or anything else (a non-ASCII digit, a 4,000-digit number, a sign, spaces)."""
+    values = request.headers.getall(name, [])
+    if len(values) != 1 or not shape.fullmatch(values[0]):
+        return None
+    return str(values[0])
+
+
+def verify_signature(signing_secret: str) -> Middleware:
+    """Refuse (401) every request to /slack/events that is not signed with our secret, before
+    Bolt sees it. Bolt checks again; this check is stricter about the headers' shape, so a
+    malformed value can never make Bolt's check fail with an exception (and a 500) instead of a
+    refusal. A refused request is logged by its reason alone: never its body or headers."""
+    verifier = SignatureVerifier(signing_secret)
+
+    @web.middleware
+    async def verify(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path != EVENTS_PATH:
+            return await handler(request)
+        timestamp = _header(request, TIMESTAMP_HEADER, _TIMESTAMP)
+        signature = _header(request, SIGNATURE_HEADER, _SIGNATURE)
+        if timestamp is None or signature is None:
+            return _refused("missing, repeated or malformed signature headers")
+        try:
+            async with asyncio.timeout(BODY_TIMEOUT):
+                body = await request.read()  # kept by aiohttp: Bolt reads the same bytes
+        except TimeoutError:
+            log.info("request_refused", reason="body too slow")
+            return web.json_response({"error": "request timeout"}, status=408)
+        if not verifier.is_valid(body, timestamp, signature):
+            return _refused("bad or stale signature")
+        return await handler(request)
+
+    return verify
+
+
+def _refused(reason: str) -> web.Response:
+    log.info("request_refused", reason=reason)
+    return web.json_response({"error": "invalid request"}, status=401)
+
+
+def build_web_app(app: AsyncApp, health: HealthCheck, signing_secret: str) -> web.Application:
     """Bolt's own aiohttp app on /slack/events, plus /healthz (no Slack I/O, no signature)."""
     web_app = app.web_app(path=EVENTS_PATH)
-    web_app.middlewares.append(require_timestamp)
+    web_app.middlewares.append(verify_signature(signing_secret))
 
     async def healthz(_: web.Request) -> web.Response:
         ok = await health()

@@ -246,7 +246,9 @@ async def serve_slack(
             return False
         return socket is None or bool(await socket.client.is_connected())
 
-    runner = web.AppRunner(build_web_app(app, healthy), access_log=None)
+    runner = web.AppRunner(
+        build_web_app(app, healthy, slack.signing_secret.get_secret_value()), access_log=None
+    )
     await runner.setup()
     try:
         if slack.app_token is not None:
