@@ -2,7 +2,12 @@
 
 Console output when stderr is a terminal, JSON lines otherwise. The standard library's loggers
 (Bolt, slack_sdk, aiohttp) are routed through the same processors, so the redaction below covers
-them too. Bolt and slack_sdk log request bodies at DEBUG; they are held at INFO or above.
+them too. Bolt and slack_sdk log request bodies at DEBUG; they are held at INFO or above, and
+Bolt's signature check (which logs a refused request's whole body at INFO) at WARNING.
+
+Log lines cannot be forged: control characters in any value (CR, LF, ANSI escapes) are written
+as escapes (`\n`, `\x1b`), so text from a request or from MDE can never start a line of its own
+or recolour the console. Tracebacks are ours and keep their lines.
 """
 
 from __future__ import annotations
@@ -21,9 +26,16 @@ _SECRET_VALUE = re.compile(
     r"|xapp-[A-Za-z0-9-]+"
     r"|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"  # JWTs
     r"|(?i:bearer)\s+[A-Za-z0-9._~+/=-]{8,}"
-    r"|https://hooks\.slack\.com/\S+"  # response URLs answer as the user who asked
+    # response URLs answer as the user who asked: also percent-encoded, as in a form body
+    r"|https?(?::|%3[Aa])(?:/|%2[Ff]){2}hooks\.slack\.com\S*"
 )
+# C0 and C1 control characters but tab: what could end a log line or steer a terminal.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 REDACTED = "[redacted]"
+
+
+def _control(match: re.Match[str]) -> str:
+    return ascii(match.group())[1:-1]  # "\n", "\x1b", "\x85"
 
 
 def _scrub(value: Any) -> Any:
@@ -42,9 +54,23 @@ def _secret_key(key: object) -> bool:
 
 def redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """Mask secret-looking keys and token-shaped substrings in every log event, nested values
-    and rendered tracebacks included (it runs again after `format_exc_info`)."""
+    included, and escape control characters in the message."""
     for key, value in list(event_dict.items()):
         event_dict[key] = REDACTED if _secret_key(key) else _scrub(value)
+    # The other values are quoted by both renderers (JSON, and the console's repr); the message
+    # of a standard-library record is printed as it is.
+    if isinstance(event := event_dict.get("event"), str):
+        event_dict["event"] = _CONTROL.sub(_control, event)
+    return event_dict
+
+
+def redact_traceback(
+    _: Any, __: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Mask secrets in a rendered traceback (it exists only after `format_exc_info`); its line
+    breaks are our own and stay."""
+    if isinstance(text := event_dict.get("exception"), str):
+        event_dict["exception"] = _SECRET_VALUE.sub(REDACTED, text)
     return event_dict
 
 
@@ -61,9 +87,12 @@ def configure(
     level: str = "INFO",
     fmt: Literal["auto", "console", "json"] = "auto",
     stream: TextIO | None = None,
+    *,
+    cache: bool = True,
 ) -> None:
     """Set up structlog and the standard library's root logger (to `stream`, stderr by
-    default). Safe to call again."""
+    default). Safe to call again. `cache=False` keeps loggers re-reading the configuration
+    (tests that configure logging must not freeze it for the tests after them)."""
     stream = stream or sys.stderr
     use_console = fmt == "console" or (fmt == "auto" and stream.isatty())
     shared: list[Any] = [
@@ -85,14 +114,14 @@ def configure(
         ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=cache,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
-            redact,  # again: the traceback text exists only from here on
+            redact_traceback,
             renderer,
         ],
     )
@@ -106,7 +135,9 @@ def configure(
     floor = max(logging.INFO, logging.getLevelNamesMapping()[level])
     for noisy in ("slack_bolt", "slack_sdk", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(floor)
-    for chatty in ("msal", "urllib3"):
+    # Bolt's signature check logs a refused request's whole body at INFO: refusals are logged,
+    # by reason only, in front of Bolt (bot.app.verify_signature).
+    for chatty in ("msal", "urllib3", "slack_bolt.RequestVerification"):
         logging.getLogger(chatty).setLevel(max(logging.WARNING, floor))
 
 
