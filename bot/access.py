@@ -1,8 +1,9 @@
 """Who may use the bot, and which events were already answered.
 
 `Access` answers "may this user, in this channel, use the bot?" from the allow-lists in the
-settings: channels, users, and members of user groups (`usergroups.users.list`, cached). It
-fails closed: if Slack cannot tell us a group's members, the answer is no.
+settings: workspaces (the bot's own and the configured ones), channels, users, and members of
+user groups (`usergroups.users.list`, cached). It fails closed: if Slack cannot tell us a
+group's members, or a request names no workspace, the answer is no.
 `Seen` remembers the events and messages already handled, so Slack's retries and duplicate
 deliveries never produce a second reply.
 """
@@ -10,9 +11,10 @@ deliveries never produce a second reply.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 
 import aiohttp
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -26,16 +28,30 @@ GROUP_CACHE_SECONDS = 300.0
 GROUP_LOOKUP_TIMEOUT = 1.5  # seconds; slower is a refusal (fail closed), not a late ack
 
 
+def home_team(context: AsyncBoltContext) -> str | None:
+    """The workspace the bot is installed in, as Slack's auth.test told Bolt."""
+    result = context.authorize_result
+    return result.team_id if result is not None else None
+
+
 class Access:
     def __init__(self, settings: BotSettings, *, cache_ttl: float = GROUP_CACHE_SECONDS) -> None:
         self._channels = frozenset(settings.allowed_channels)
         self._users = frozenset(settings.allowed_users)
         self._groups = tuple(settings.allowed_usergroups)
+        self._teams = frozenset(settings.allowed_teams)
         self._members: TtlCache[frozenset[str]] = TtlCache(ttl=cache_ttl, max_entries=256)
 
     @property
     def restricts_users(self) -> bool:
         return bool(self._users or self._groups)
+
+    def teams_allowed(self, teams: Iterable[str], home: str | None) -> bool:
+        """Whether every workspace a request speaks for is served: `home`, the one the bot is
+        installed in (from Slack's auth.test), or one configured besides it."""
+        served = self._teams | ({home} if home else set())
+        wanted = frozenset(teams)
+        return bool(wanted) and wanted <= served
 
     def channel_allowed(self, channel: str | None) -> bool:
         return not self._channels or channel in self._channels

@@ -62,6 +62,23 @@ def _block_texts(blocks: Sequence[Mapping[str, Any]]) -> list[str]:
     return texts
 
 
+def requester_teams(body: Mapping[str, Any]) -> frozenset[str]:
+    """Every workspace a request speaks for: the one it came from and, in a Slack Connect
+    channel, the one of the person (or bot) behind it. A command carries `team_id` (and
+    `user_team`); an event its envelope's `team_id` and the message's `team`, `user_team` and
+    `source_team`; a click `team.id` and `user.team_id`."""
+    event = body.get("event")
+    team, user = body.get("team"), body.get("user")
+    candidates = [body.get("team_id"), body.get("user_team")]
+    if isinstance(event, Mapping):
+        candidates += [event.get(k) for k in ("team", "user_team", "source_team")]
+    if isinstance(team, Mapping):
+        candidates.append(team.get("id"))
+    if isinstance(user, Mapping):
+        candidates.append(user.get("team_id"))
+    return frozenset(str(c) for c in candidates if c)
+
+
 def action_value(body: Mapping[str, Any]) -> str:
     actions = body.get("actions") or [{}]
     return str(actions[0].get("value", ""))

@@ -5,11 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
+from bot.access import home_team
 from bot.runtime import Services
-from bot.slack_payloads import delivery_keys, is_bot_message, message_text, thread_ts
+from bot.slack_payloads import (
+    delivery_keys,
+    is_bot_message,
+    message_text,
+    requester_teams,
+    thread_ts,
+)
 
 NEW_MESSAGE_SUBTYPES = (None, "bot_message", "thread_broadcast", "file_share")
 
@@ -22,8 +30,9 @@ def register(app: AsyncApp, services: Services) -> None:
         event: dict[str, Any],
         body: dict[str, Any],
         client: AsyncWebClient,
+        context: AsyncBoltContext,
     ) -> None:
-        if wanted(event, body, services):
+        if wanted(event, body, services, home_team(context)):
             async with services.work(body, client, after_ack=False):
                 await reply(event, services, client)
 
@@ -52,21 +61,28 @@ async def reply(message: dict[str, Any], services: Services, client: AsyncWebCli
 
 
 async def allowed(message: dict[str, Any], services: Services, client: AsyncWebClient) -> bool:
-    """People must be allowed users in an allowed channel; bots (enriched only when configured)
-    have no user to check, but the channel must be allowed all the same."""
-    channel = message.get("channel")
-    if is_bot_message(message):
+    """Whoever a message names as its author must be an allowed user in an allowed channel: a
+    bot's post that carries a person's `user` id is that person's (a refused user must not get
+    answers through an integration that posts on their behalf). A bot's post without one
+    (enriched only when configured) is checked by channel alone."""
+    channel, user = message.get("channel"), message.get("user")
+    if is_bot_message(message) and not user:
         return services.access.channel_allowed(channel)
-    return await services.access.allows(client, message.get("user"), channel)
+    return await services.access.allows(client, user, channel)
 
 
-def wanted(message: dict[str, Any], body: dict[str, Any], services: Services) -> bool:
-    """A new message, in an enriched channel, from a person (or a bot, if configured; only
-    top-level posts, so two bots can never answer each other in a thread), seen for the first
-    time. Slack's retries and duplicate deliveries are dropped by event id and (channel, ts),
-    not by the retry header: a retry of a delivery we never received must still be answered."""
+def wanted(
+    message: dict[str, Any], body: dict[str, Any], services: Services, home: str | None
+) -> bool:
+    """A new message, in an enriched channel, from a person of a served workspace (or a bot, if
+    configured; only top-level posts, so two bots can never answer each other in a thread),
+    seen for the first time. Slack's retries and duplicate deliveries are dropped by event id
+    and (channel, ts), not by the retry header: a retry of a delivery we never received must
+    still be answered."""
     settings = services.settings
     if not settings.enriches(message.get("channel")):
+        return False
+    if not services.access.teams_allowed(requester_teams(body), home):
         return False
     if is_bot_message(message) and (
         not settings.enrich_bot_messages

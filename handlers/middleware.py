@@ -7,13 +7,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
+from bot.access import home_team
 from bot.logs import get_logger
 from bot.runtime import Services
-from bot.slack_payloads import click_channel, clicker
+from bot.slack_payloads import click_channel, clicker, requester_teams
 
 log = get_logger(__name__)
 
@@ -25,15 +27,18 @@ def authorized(services: Services) -> Middleware:
         body: dict[str, Any],
         ack: AsyncAck,
         client: AsyncWebClient,
+        context: AsyncBoltContext,
         next_: Callable[[], Awaitable[None]],
     ) -> BoltResponse | None:
         is_click = body.get("type") == "block_actions"
         user = clicker(body) if is_click else body.get("user_id")
         channel = click_channel(body) if is_click else body.get("channel_id")
-        if await services.access.allows(client, user, channel):
+        access = services.access
+        foreign = not access.teams_allowed(requester_teams(body), home_team(context))
+        if not foreign and await access.allows(client, user, channel):
             await next_()
             return None
-        log.info("refused", user=user, channel=channel)
+        log.info("refused", user=user, channel=channel, foreign_team=foreign)
         refusal = render.refusal_message()
         # A middleware that stops the chain must return the response itself: Bolt would
         # otherwise take the request for one nobody handles and answer Slack 404.

@@ -16,9 +16,10 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 from structlog.testing import capture_logs
 
+from bot.simulator import Simulator
 from bot.simulator.data import DEMO_IP
 from bot.slack_standin import TEAM_ID, SlackStandIn
-from tests.conftest import Stack
+from tests.conftest import Stack, bot_settings, open_stack
 
 
 def event_body(slack: SlackStandIn, *, channel: str = "C0ELSEWHERE") -> str:
@@ -87,8 +88,8 @@ async def test_a_malformed_timestamp_is_refused_and_nothing_is_posted(
     unverified body, 50 times out of 50."""
     slack = stack.slack
     body = event_body(slack) if body_kind == "event" else command_body(slack)
-    content_type = "application/json" if body_kind == "event" else (
-        "application/x-www-form-urlencoded"
+    content_type = (
+        "application/json" if body_kind == "event" else ("application/x-www-form-urlencoded")
     )
     timestamp = MALFORMED_TIMESTAMPS[label]
     headers = [
@@ -182,3 +183,99 @@ async def test_a_refused_request_is_logged_by_its_reason_alone(
     theirs = "\n".join(r.getMessage() for r in caplog.records)
     assert "AAAA" not in theirs
     assert "U0ATTACKER" not in theirs
+
+
+# ---------------------------------------------------------------------- workspaces (finding 5)
+
+FOREIGN_TEAM = "T0FOREIGN"
+
+
+async def test_an_external_user_in_a_slack_connect_channel_gets_no_card(
+    simulator: Simulator, slack: SlackStandIn
+) -> None:
+    """Before: in a Slack Connect channel, a message from another organisation's user
+    (`user_team` ≠ the installing team) got device cards like a colleague's."""
+    async with open_stack(simulator, slack, bot_settings()) as stack:
+        await slack.message(stack.url, f"seen {DEMO_IP}", user_team=FOREIGN_TEAM, team=FOREIGN_TEAM)
+        await slack.message(stack.url, f"seen {DEMO_IP}", source_team=FOREIGN_TEAM)
+        ours = await slack.message(stack.url, f"seen {DEMO_IP}", user_team=TEAM_ID, ts="1.000001")
+        assert ours.status == 200
+        await slack.wait_for(lambda: bool(slack.calls("chat.postMessage")))
+
+    assert [p["thread_ts"] for p in slack.calls("chat.postMessage")] == ["1.000001"]
+
+
+async def test_a_command_with_a_foreign_team_id_is_refused_before_any_mde_call(
+    stack: Stack,
+) -> None:
+    """Before: `/mde 10.1.2.3` with `team_id=T0FOREIGN` (a signed request from a workspace the
+    bot is not installed in) was answered."""
+    refused = await stack.slack.command(stack.url, DEMO_IP, team_id=FOREIGN_TEAM)
+
+    assert refused.status == 200
+    assert "not on this bot's access list" in refused.message()["text"]
+    assert stack.simulator.calls["*"] == 0
+    assert stack.slack.responses() == []
+
+
+async def test_a_click_by_another_organisations_user_is_refused(stack: Stack) -> None:
+    slack = stack.slack
+    await slack.message(stack.url, f"seen {DEMO_IP}", ts="1.000002")
+    await slack.wait_for(lambda: bool(slack.calls("chat.postMessage")))
+    [card] = slack.calls("chat.postMessage")
+    details = next(
+        e
+        for b in card["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "mde_device_details"
+    )
+    response_url = slack.response_url()
+    payload = slack.click_payload(details, message_ts="1.000003", response_url=response_url)
+    payload["user"]["team_id"] = FOREIGN_TEAM
+    stack.simulator.reset_counters()
+
+    await slack.action(stack.url, payload)
+    await slack.wait_for(lambda: bool(slack.responses()))
+
+    [answer] = slack.responses()
+    assert "not on this bot's access list" in answer["text"]
+    assert stack.simulator.calls["*"] == 0
+
+
+async def test_a_configured_partner_workspace_is_served(
+    simulator: Simulator, slack: SlackStandIn
+) -> None:
+    async with open_stack(simulator, slack, bot_settings(allowed_teams=["T0PARTNER"])) as stack:
+        await slack.message(stack.url, f"seen {DEMO_IP}", user_team="T0PARTNER", ts="1.000004")
+        await slack.wait_for(lambda: bool(slack.calls("chat.postMessage")))
+
+    assert [p["thread_ts"] for p in slack.calls("chat.postMessage")] == ["1.000004"]
+
+
+# ---------------------------------------------------------------------- bot posts (finding 10)
+
+
+async def test_a_bot_post_on_behalf_of_a_refused_user_gets_no_answer(
+    simulator: Simulator, slack: SlackStandIn
+) -> None:
+    """Before: with other bots' posts enriched, a user outside the allow-list got answers
+    through an integration that posts with their `user` id (e.g. a workflow step)."""
+    settings = bot_settings(enrich_bot_messages=True, allowed_users=["U0RESPONDER"])
+    async with open_stack(simulator, slack, settings) as stack:
+        for user, ts in (("U0PASSERBY", "1.000005"), ("U0RESPONDER", "1.000006")):
+            await slack.message(stack.url, f"seen {DEMO_IP}", user=user, bot_id="B0WORKFLOW", ts=ts)
+        await slack.message(
+            stack.url,
+            f"alert on {DEMO_IP}",
+            user=None,
+            bot_id="B0ALERTS",
+            subtype="bot_message",
+            ts="1.000007",
+        )
+        await slack.wait_for(lambda: len(slack.calls("chat.postMessage")) >= 2)
+
+    assert sorted(p["thread_ts"] for p in slack.calls("chat.postMessage")) == [
+        "1.000006",
+        "1.000007",
+    ]

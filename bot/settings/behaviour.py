@@ -30,6 +30,9 @@ class BotSettings(BaseSettings):
     allowed_channels: CsvList = Field(default_factory=list)
     allowed_users: CsvList = Field(default_factory=list)
     allowed_usergroups: CsvList = Field(default_factory=list)
+    # Workspaces served besides the one the bot is installed in (team ids, T…). People of any
+    # other workspace (Slack Connect guests, a foreign team_id) are not answered.
+    allowed_teams: CsvList = Field(default_factory=list)
     # Enrich messages of other bots (alerting integrations), not only people's.
     enrich_bot_messages: bool = False
     # Reply to a pasted message even when MDE knows none of its indicators.
@@ -64,6 +67,7 @@ class BotSettings(BaseSettings):
         "allowed_channels",
         "allowed_users",
         "allowed_usergroups",
+        "allowed_teams",
         "internal_domains",
         mode="before",
     )
