@@ -11,7 +11,8 @@ deliveries never produce a second reply.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Hashable, Iterable
+import time
+from collections.abc import Callable, Hashable, Iterable
 
 import aiohttp
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -91,9 +92,44 @@ class Seen:
     def __init__(self, *, ttl: float = 3600.0, max_entries: int = 20_000) -> None:
         self._keys: TtlCache[bool] = TtlCache(ttl=ttl, max_entries=max_entries)
 
+    def __contains__(self, key: Hashable) -> bool:
+        return self._keys.get(key) is not None
+
     def first(self, *keys: Hashable) -> bool:
         """True if none of `keys` was seen before; all of them are remembered from now on."""
-        fresh = all(self._keys.get(k) is None for k in keys)
+        fresh = all(k not in self for k in keys)
         for key in keys:
             self._keys.put(key, True)
         return fresh
+
+    def forget(self, key: Hashable) -> None:
+        self._keys.discard(key)
+
+
+class Throttle:
+    """At most `count` events per key within any `seconds` (per user, say); bounded: a key
+    idle for `seconds` is forgotten, and at most `max_keys` are kept."""
+
+    def __init__(
+        self,
+        count: int,
+        seconds: float,
+        *,
+        max_keys: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._count = count
+        self._seconds = seconds
+        self._clock = clock
+        self._events: TtlCache[tuple[float, ...]] = TtlCache(
+            ttl=seconds, max_entries=max_keys, clock=clock
+        )
+
+    def allow(self, key: Hashable) -> bool:
+        """True (and counted) if one more event for `key` fits now."""
+        now = self._clock()
+        recent = tuple(t for t in self._events.get(key) or () if t > now - self._seconds)
+        if len(recent) >= self._count:
+            return False
+        self._events.put(key, (*recent, now))
+        return True

@@ -45,6 +45,9 @@ class TtlCache(Generic[T]):
         self._entries.move_to_end(key)
         return value
 
+    def discard(self, key: Hashable) -> None:
+        self._entries.pop(key, None)
+
     def put(self, key: Hashable, value: T) -> None:
         if self.ttl <= 0:
             return

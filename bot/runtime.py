@@ -26,10 +26,10 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.access import Access, Seen
+from bot.access import Access, Seen, Throttle
 from bot.app import build_bolt_app, build_web_app, build_web_client, handle_error
 from bot.cache import TtlCache
-from bot.errors import ConfigError
+from bot.errors import ConfigError, InputError
 from bot.inflight import InFlight
 from bot.logs import get_logger
 from bot.mde.auth import TokenProvider
@@ -40,6 +40,7 @@ from bot.results import Report
 from bot.service import EnrichmentService, ExtractionOptions
 from bot.settings import BotSettings, ConnectorSettings, SlackSettings
 from bot.simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Simulator, data
+from bot.slack_payloads import Audience
 
 log = get_logger(__name__)
 
@@ -49,6 +50,17 @@ SHUTDOWN_GRACE = 20.0  # seconds acknowledged lookups get to finish at shutdown
 
 
 REPORT_TTL = 3600.0  # seconds a posted card's buttons can still expand it
+# OCSF files: one per card and device (a second click points at the first), and at most this
+# many per user in this many seconds.
+UPLOADS_PER_USER = (5, 600.0)
+
+
+@dataclass(frozen=True, slots=True)
+class PostedReport:
+    """A report behind a posted card, and who can see that card."""
+
+    report: Report
+    audience: Audience
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +72,11 @@ class Services:
     access: Access
     replies: Replies
     seen: Seen = field(default_factory=Seen)
+    uploads: Seen = field(default_factory=lambda: Seen(ttl=REPORT_TTL, max_entries=5000))
+    upload_quota: Throttle = field(default_factory=lambda: Throttle(*UPLOADS_PER_USER))
     inflight: InFlight = field(default_factory=InFlight)
     # Posted reports, by the opaque id their buttons carry.
-    reports: TtlCache[Report] = field(
+    reports: TtlCache[PostedReport] = field(
         default_factory=lambda: TtlCache(ttl=REPORT_TTL, max_entries=500)
     )
 
@@ -86,11 +100,21 @@ class Services:
             except Exception as error:  # noqa: BLE001
                 await handle_error(error, body, self.replies, client)
 
-    def remember(self, report: Report) -> str:
-        """Keep a posted report for its buttons; returns the opaque id they carry."""
+    def remember(self, report: Report, audience: Audience) -> str:
+        """Keep a report posted to `audience` for its buttons; returns the opaque id they
+        carry. Only a click from that audience gets it back (`recall`)."""
         report_id = secrets.token_hex(8)
-        self.reports.put(report_id, report)
+        self.reports.put(report_id, PostedReport(report, audience))
         return report_id
+
+    def recall(self, report_id: str, *, channel: str | None, user: str | None) -> Report:
+        """The report a card's button names, for a click by `user` in `channel`."""
+        posted = self.reports.get(report_id)
+        if posted is None:
+            raise InputError("this card has expired", hint="paste the indicators again")
+        if not posted.audience.admits(channel, user):
+            raise InputError("this card was not posted here", hint="run the lookup again")
+        return posted.report
 
     @classmethod
     def build(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from bot.indicators import text_of_rich_text
@@ -97,6 +98,13 @@ def click_channel(body: Mapping[str, Any]) -> str | None:
     return str(container["channel_id"]) if container.get("channel_id") else None
 
 
+def click_card(body: Mapping[str, Any]) -> str | None:
+    """The ts of the message whose button was clicked."""
+    container = body.get("container") or {}
+    ts = container.get("message_ts")
+    return str(ts) if ts else None
+
+
 def click_is_private(body: Mapping[str, Any]) -> bool:
     """A click on an ephemeral card: what it shows was for the clicker only."""
     container = body.get("container") or {}
@@ -111,3 +119,29 @@ def click_thread(body: Mapping[str, Any]) -> str | None:
     message = body.get("message") or {}
     ts = message.get("thread_ts") or container.get("thread_ts") or container.get("message_ts")
     return str(ts) if ts else None
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """Who can see a card: the people of its channel, or its one reader when it was private."""
+
+    channel: str | None
+    reader: str | None = None  # the user a private (ephemeral) card was shown to
+
+    def admits(self, channel: str | None, user: str | None) -> bool:
+        return (
+            channel is not None
+            and channel == self.channel
+            and (self.reader is None or user == self.reader)
+        )
+
+
+def command_audience(body: Mapping[str, Any], *, private: bool) -> Audience:
+    """The audience of a slash command's answer."""
+    user = body.get("user_id")
+    return Audience(body.get("channel_id"), str(user) if private and user else None)
+
+
+def click_audience(body: Mapping[str, Any]) -> Audience:
+    """The audience of what a click answers: the card's own."""
+    return Audience(click_channel(body), clicker(body) if click_is_private(body) else None)

@@ -14,6 +14,7 @@ from bot.commands import Command, Verb, parse_command
 from bot.indicators import Extraction
 from bot.render import Message
 from bot.runtime import Services
+from bot.slack_payloads import Audience, command_audience
 from handlers.middleware import authorized
 
 
@@ -23,13 +24,16 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
         async with services.work(body, client):
             parsed = parse_command(str(body.get("text", "")))
-            message = await answer(parsed, services, body)
             shared = parsed.verb not in {Verb.HELP, Verb.CHECK}
             visibility = services.settings.response_visibility if shared else "ephemeral"
+            audience = command_audience(body, private=visibility == "ephemeral")
+            message = await answer(parsed, services, body, audience)
             await services.replies.respond(body, message, response_type=visibility)
 
 
-async def answer(command: Command, services: Services, body: dict[str, Any]) -> Message:
+async def answer(
+    command: Command, services: Services, body: dict[str, Any], audience: Audience
+) -> Message:
     enrichment = services.enrichment
     tenants = command.tenants
     if command.verb is Verb.HELP:
@@ -40,7 +44,8 @@ async def answer(command: Command, services: Services, body: dict[str, Any]) -> 
         report = await enrichment.device_report(command.argument, tenants=tenants)
         if command.verb is Verb.DEVICE:
             return render.device_details_message(report)
-        return render.report_message(report, report_id=services.remember(report), expand=True)
+        report_id = services.remember(report, audience)
+        return render.report_message(report, report_id=report_id, expand=True)
     extraction = (
         Extraction((command.indicator,))
         if command.indicator is not None
@@ -56,4 +61,4 @@ async def answer(command: Command, services: Services, body: dict[str, Any]) -> 
     )
     await services.replies.respond(body, progress)
     report = await enrichment.lookup(extraction, tenants=tenants, at=command.at)
-    return render.report_message(report, report_id=services.remember(report))
+    return render.report_message(report, report_id=services.remember(report, audience))

@@ -12,6 +12,7 @@ from bot import render
 from bot.access import home_team
 from bot.runtime import Services
 from bot.slack_payloads import (
+    Audience,
     delivery_keys,
     is_bot_message,
     message_text,
@@ -49,7 +50,8 @@ async def reply(message: dict[str, Any], services: Services, client: AsyncWebCli
     report = await services.enrichment.lookup(extraction)
     if not (report.found_anything or report.problems or services.settings.post_when_nothing_found):
         return
-    answer = render.report_message(report, report_id=services.remember(report))
+    audience = Audience(str(message["channel"]))
+    answer = render.report_message(report, report_id=services.remember(report, audience))
     await client.chat_postMessage(
         channel=str(message["channel"]),
         thread_ts=thread_ts(message),

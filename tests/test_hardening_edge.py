@@ -16,6 +16,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 from structlog.testing import capture_logs
 
+from bot.access import Throttle
 from bot.simulator import Simulator
 from bot.simulator.data import DEMO_IP
 from bot.slack_standin import TEAM_ID, SlackStandIn
@@ -279,3 +280,16 @@ async def test_a_bot_post_on_behalf_of_a_refused_user_gets_no_answer(
         "1.000006",
         "1.000007",
     ]
+
+
+def test_a_throttle_allows_a_few_events_per_key_in_a_window() -> None:
+    """The per-user cap on OCSF uploads, with an injected clock."""
+    now = [1000.0]
+    throttle = Throttle(2, 60.0, clock=lambda: now[0])
+
+    assert [throttle.allow("U1") for _ in range(3)] == [True, True, False]
+    assert throttle.allow("U2")  # another user's quota is their own
+    now[0] += 59.9
+    assert not throttle.allow("U1")
+    now[0] += 0.2  # the first two left the window
+    assert [throttle.allow("U1") for _ in range(3)] == [True, True, False]

@@ -427,3 +427,45 @@ async def test_a_click_from_a_channel_outside_the_allow_list_is_refused(
 
     assert shown(answer) == REFUSAL
     assert simulator.calls["*"] == 0
+
+
+# ---------------------------------------------------------------------- cards stay where posted
+
+
+async def test_a_show_all_id_works_only_in_the_channel_its_card_was_posted_to(
+    stack: Stack,
+) -> None:
+    """Before: a "Show all" report id, copied from a card in #incident into a click from another
+    channel (or from another user's private card), expanded the report there. Report ids are
+    bound to the card's channel, and to its one reader for a private card."""
+    card = await command_card(stack, f"host {HOST_PREFIX}")  # private: the responder's alone
+    value = card.button(ActionId.SHOW_ALL)["value"]
+
+    elsewhere = await click(stack, card, ActionId.SHOW_ALL, channel="C0ELSEWHERE")
+    somebody = await click(stack, card, ActionId.SHOW_ALL, user="U0SOMEBODY")
+    theirs = await click(stack, card, ActionId.SHOW_ALL, value=value)
+
+    for refused in (elsewhere, somebody):
+        answer = await answer_to(stack.slack, refused)
+        assert shown(answer) == "⚠️ this card was not posted here\nrun the lookup again"
+    assert "Show all" not in shown(await answer_to(stack.slack, theirs))
+    assert len(alert_titles(await answer_to(stack.slack, theirs))) > 3
+
+
+async def test_the_ocsf_button_uploads_one_file_per_card_and_device(stack: Stack) -> None:
+    """Before: 30 clicks on a card's "OCSF JSON" uploaded 30 files into the thread. Now a second
+    click points at the file already posted."""
+    slack = stack.slack
+    card = await pasted_card(stack)
+
+    first = await click(stack, card, ActionId.DEVICE_OCSF)
+    await slack.wait_for(lambda: bool(slack.calls("files.completeUploadExternal")))
+    again = [await click(stack, card, ActionId.DEVICE_OCSF) for _ in range(3)]
+    notes = [await answer_to(slack, c) for c in again]
+
+    assert len(slack.calls("files.completeUploadExternal")) == 1
+    assert answers_to(slack, first) == []
+    for note in notes:
+        assert shown(note) == (
+            "⚠️ the OCSF file for this device is already posted\nsee this card's thread"
+        )
