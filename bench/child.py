@@ -186,7 +186,6 @@ async def _child() -> None:
     """The bot, configured by the first control line; answers control lines until `stop`."""
     # Imported here: the parent never needs the listeners or the Slack runtime.
     from bot import logs
-    from bot.cache import TtlCache
     from bot.runtime import Services, open_backend, serve_slack, tune_gc
     from bot.settings import BotSettings, ConnectorSettings, SlackSettings
     from handlers import register
@@ -229,8 +228,7 @@ async def _child() -> None:
                 break
             if op == "cold":
                 for client in backend.clients:
-                    old = client.cache
-                    client.cache = TtlCache(ttl=old.ttl, max_entries=old.max_entries)
+                    client.cache.clear()
                 say({"ok": True})
             elif op == "stats":
                 say(_stats(backend.clients, services, deep=bool(request.get("deep"))))
@@ -246,6 +244,10 @@ def _stats(clients: Sequence[Any], services: Any, *, deep: bool) -> dict[str, An
     seen = services.seen._keys  # private: see the docstring
     bounded = {
         "mde_cache": ([c.cache for c in clients], sum(c.cache.max_entries for c in clients)),
+        "mde_cache_bytes": (
+            [c.cache for c in clients],
+            sum(c.cache.max_bytes or 0 for c in clients),
+        ),
         "reports": ([services.reports], services.reports.max_entries),
         "seen": ([seen], seen.max_entries),
     }
@@ -264,7 +266,10 @@ def _stats(clients: Sequence[Any], services: Any, *, deep: bool) -> dict[str, An
             for c in clients
         ],
         "bounded": {
-            name: {"entries": sum(len(c) for c in caches), "limit": limit}
+            name: {
+                "entries": sum(c.bytes if name.endswith("_bytes") else len(c) for c in caches),
+                "limit": limit,
+            }
             for name, (caches, limit) in bounded.items()
         },
     }

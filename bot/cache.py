@@ -2,7 +2,17 @@
 
 It holds each connector's MDE answers (the same indicator pasted twice, or by two people at
 once, costs one call), the members of allowed user groups, the reports behind cards' buttons,
-and the events already answered."""
+and the events already answered.
+
+Why our own and not a library's: no well-kept asyncio cache bounds by both age and size *and*
+merges concurrent loads of one key into one call (the merge is what keeps a burst of identical
+lookups at one MDE call each); the whole of it is the 100 lines below.
+
+Bounds: at most `max_entries` entries and, when `max_bytes` is set, at most that many bytes by
+`cost` (an MDE answer costs its size on the wire times a measured factor for the parsed
+objects, so one 1,000-alert answer weighs what it holds, not what one row does). A value that
+alone costs more than `max_bytes` is handed back but never kept. Oldest-used entries go first.
+"""
 
 from __future__ import annotations
 
@@ -15,19 +25,32 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 
 
+def _no_cost(_: object) -> int:
+    return 0
+
+
+def _always(_: object) -> bool:
+    return True
+
+
 class TtlCache(Generic[T]):
     def __init__(
         self,
         *,
         ttl: float = 300.0,
         max_entries: int = 2048,
+        max_bytes: int | None = None,
+        cost: Callable[[T], int] = _no_cost,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self._cost = cost
         self._clock = clock
-        self._entries: OrderedDict[Hashable, tuple[float, T]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[float, T, int]] = OrderedDict()
         self._inflight: dict[Hashable, asyncio.Future[T]] = {}
+        self.bytes = 0  # the cost of everything held
         self.hits = 0
         self.misses = 0
 
@@ -38,26 +61,47 @@ class TtlCache(Generic[T]):
         entry = self._entries.get(key)
         if entry is None:
             return None
-        expires, value = entry
+        expires, value, _ = entry
         if expires <= self._clock():
-            del self._entries[key]
+            self.discard(key)
             return None
         self._entries.move_to_end(key)
         return value
 
+    def clear(self) -> None:
+        """Forget every entry (loads in flight finish and are kept as usual)."""
+        self._entries.clear()
+        self.bytes = 0
+
     def discard(self, key: Hashable) -> None:
-        self._entries.pop(key, None)
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self.bytes -= entry[2]
 
     def put(self, key: Hashable, value: T) -> None:
         if self.ttl <= 0:
             return
-        self._entries[key] = (self._clock() + self.ttl, value)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+        cost = self._cost(value)
+        self.discard(key)
+        if self.max_bytes is not None and cost > self.max_bytes:
+            return  # larger than the whole cache: handed back, never kept
+        self._entries[key] = (self._clock() + self.ttl, value, cost)
+        self.bytes += cost
+        while len(self._entries) > self.max_entries or (
+            self.max_bytes is not None and self.bytes > self.max_bytes
+        ):
+            _, (_, _, dropped) = self._entries.popitem(last=False)
+            self.bytes -= dropped
 
-    async def get_or_load(self, key: Hashable, load: Callable[[], Awaitable[T]]) -> T:
-        """The cached value, or the result of `load()`, shared with concurrent callers.
+    async def get_or_load(
+        self,
+        key: Hashable,
+        load: Callable[[], Awaitable[T]],
+        *,
+        keep: Callable[[T], bool] = _always,
+    ) -> T:
+        """The cached value, or the result of `load()`, shared with concurrent callers; kept
+        for later callers only if `keep(value)` (an answer MDE gave only in part is not).
 
         Failures are not cached; every waiter of a failed load sees the same exception.
         """
@@ -88,7 +132,8 @@ class TtlCache(Generic[T]):
             raise
         else:
             future.set_result(value)
-            self.put(key, value)
+            if keep(value):
+                self.put(key, value)
             return value
         finally:
             del self._inflight[key]

@@ -13,12 +13,16 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from functools import partial
+from typing import TypeVar
 from urllib.parse import urlsplit
+
+from pydantic import BaseModel
 
 from bot.errors import BotError, InputError, MdeError
 from bot.indicators import HASH_TYPES, Indicator, IndicatorType
 from bot.mde import lookups, query
 from bot.mde.client import MdeClient
+from bot.mde.lookups import Rows
 from bot.mde.models import Alert, FileInfo, Machine
 from bot.mde.normalize import device_from_machine, finding_from_alert
 from bot.results import ConnectorReport, DeviceResult, FileResult, FindingResult, Note, Problem
@@ -29,6 +33,7 @@ INLINE_NORMALISE_ALERTS = 100  # more alerts are normalised to OCSF off the even
 HUNTING_ROLE = "AdvancedQuery.Read.All"
 IP_TYPES = frozenset({IndicatorType.IPV4, IndicatorType.IPV6})
 Step = Callable[[], Awaitable[None]]
+M = TypeVar("M", bound=BaseModel)
 
 
 class ConnectorLookup:
@@ -44,6 +49,7 @@ class ConnectorLookup:
         self.files: dict[str, FileResult] = {}
         self.notes: list[Note] = []
         self.problems: list[Problem] = []
+        self.unreadable = 0  # records MDE sent that could not be read
         self.can_hunt = False
         # The alerts of the first MAX_DEVICES devices, fetched as soon as each is found: a
         # device found by an IP does not wait for a hash's longer chain of calls.
@@ -68,8 +74,9 @@ class ConnectorLookup:
             try:
                 machine_id = query.machine_id(key)
             except InputError:
-                found, _ = await lookups.devices_by_hostname(self.client, [key])
-                self._add_machines(None, next(iter(found.values()), []))
+                matches = await lookups.devices_by_hostname(self.client, [key])
+                self.unreadable += matches.unreadable
+                self._add_machines(None, next(iter(matches.found.values()), []))
             else:
                 self._add_machines(None, [await lookups.device(self.client, machine_id)])
 
@@ -83,6 +90,7 @@ class ConnectorLookup:
         one message go into one batched device query each; the rest run one per indicator."""
         ips: list[tuple[Indicator, str]] = []
         hosts: list[Indicator] = []
+        files: list[Indicator] = []
         steps: list[Step] = []
         for indicator in indicators:
             kind = indicator.type
@@ -98,7 +106,7 @@ class ConnectorLookup:
             elif kind in HASH_TYPES:
                 steps.append(partial(self._hash, indicator))
             else:
-                steps.append(partial(self._file_name, indicator))
+                files.append(indicator)
         if ips:
             steps.append(partial(self._ip_devices, ips, at))
             for indicator, ip in ips:
@@ -107,6 +115,8 @@ class ConnectorLookup:
                     steps.append(partial(self._behind_public_ip, indicator, ip))
         if hosts:
             steps.append(partial(self._hostnames, hosts))
+        if files:
+            steps.append(partial(self._file_names, files))
         return steps
 
     async def _ip_devices(self, ips: Sequence[tuple[Indicator, str]], at: datetime | None) -> None:
@@ -115,15 +125,16 @@ class ConnectorLookup:
                 *(partial(self._ip_devices_at, indicator, ip, at) for indicator, ip in ips)
             )
             return
-        found = await lookups.devices_by_ip(self.client, [ip for _, ip in ips])
+        matches = await lookups.devices_by_ip(self.client, [ip for _, ip in ips])
+        self.unreadable += matches.unreadable
         for indicator, ip in ips:
-            self._add_machines(indicator, found[query.ip(ip)])
+            self._add_machines(indicator, matches.found[query.ip(ip)])
 
     async def _ip_devices_at(self, indicator: Indicator, ip: str, at: datetime) -> None:
-        self._add_machines(indicator, await lookups.devices_at(self.client, ip, at))
+        self._add_machines(indicator, self._read(await lookups.devices_at(self.client, ip, at)))
 
     async def _ip_alerts(self, indicator: Indicator, ip: str) -> None:
-        self._add_alerts(indicator, await lookups.ip_alerts(self.client, ip))
+        self._add_alerts(indicator, self._read(await lookups.ip_alerts(self.client, ip)))
 
     async def _behind_public_ip(self, indicator: Indicator, ip: str) -> None:
         """Devices whose internet-facing address it was: not filterable, so hunting."""
@@ -135,23 +146,27 @@ class ConnectorLookup:
             )
             return
         ids = await lookups.hunt_external_ip(self.client, ip)
-        self._add_machines(indicator, await lookups.devices_by_ids(self.client, ids))
+        self._add_machines(indicator, self._read(await lookups.devices_by_ids(self.client, ids)))
 
     async def _hostnames(self, indicators: Sequence[Indicator]) -> None:
-        found, loose = await lookups.devices_by_hostname(self.client, [i.value for i in indicators])
+        names = [i.value for i in indicators]
+        matches = await lookups.devices_by_hostname(self.client, names)
+        self.unreadable += matches.unreadable
         for indicator in indicators:
             key = query.hostname_or_prefix(indicator.value)
-            machines = found.get(key, [])
+            machines = matches.found.get(key, [])
             self._add_machines(indicator, machines)
-            if key in loose:
+            if key in matches.loose:
                 self.loose.update(m.id for m in machines)
 
     async def _domain(self, indicator: Indicator, domain: str) -> None:
         async def alerts() -> None:
-            self._add_alerts(indicator, await lookups.domain_alerts(self.client, domain))
+            rows = await lookups.domain_alerts(self.client, domain)
+            self._add_alerts(indicator, self._read(rows))
 
         async def machines() -> None:
-            self._add_machines(indicator, await lookups.domain_devices(self.client, domain))
+            rows = await lookups.domain_devices(self.client, domain)
+            self._add_machines(indicator, self._read(rows))
 
         await self._all(alerts, machines)
 
@@ -186,27 +201,33 @@ class ConnectorLookup:
                 self._add_file(indicator, info)
 
         async def alerts() -> None:
-            self._add_alerts(indicator, await lookups.file_alerts(self.client, sha1))
+            self._add_alerts(indicator, self._read(await lookups.file_alerts(self.client, sha1)))
 
         async def machines() -> None:
-            self._add_machines(indicator, await lookups.file_devices(self.client, sha1))
+            rows = await lookups.file_devices(self.client, sha1)
+            self._add_machines(indicator, self._read(rows))
 
         await self._all(file_profile, alerts, machines)
 
-    async def _file_name(self, indicator: Indicator) -> None:
+    async def _file_names(self, indicators: Sequence[Indicator]) -> None:
+        """With hunting, one query per name; without, one scan of recent alerts for all."""
         if self.can_hunt:
-            ids = await lookups.hunt_file_name(self.client, indicator.value)
-            self._add_alerts(indicator, await lookups.alerts_by_ids(self.client, ids))
+            await self._all(*(partial(self._hunted_file_name, i) for i in indicators))
             return
-        self._add_alerts(
-            indicator, await lookups.alerts_with_file_name(self.client, indicator.value)
-        )
+        matches = await lookups.alerts_with_file_names(self.client, [i.value for i in indicators])
+        self.unreadable += matches.unreadable
         days = lookups.EVIDENCE_SCAN_WINDOW.days
-        self._note(
-            indicator,
-            f"file name: searched the evidence of the last {days} days of alerts; grant the app "
-            f"{HUNTING_ROLE} to search 30 days",
-        )
+        for indicator in indicators:
+            self._add_alerts(indicator, matches.found[indicator.value.lower()])
+            self._note(
+                indicator,
+                f"file name: searched the evidence of the last {days} days of alerts; grant the "
+                f"app {HUNTING_ROLE} to search 30 days",
+            )
+
+    async def _hunted_file_name(self, indicator: Indicator) -> None:
+        ids = await lookups.hunt_file_name(self.client, indicator.value)
+        self._add_alerts(indicator, self._read(await lookups.alerts_by_ids(self.client, ids)))
 
     # ------------------------------------------------------------------ accumulate
 
@@ -235,6 +256,11 @@ class ConnectorLookup:
         problem = Problem(self.client.alias, exc.message, exc.hint)
         if problem not in self.problems:
             self.problems.append(problem)
+
+    def _read(self, rows: Rows[M]) -> tuple[M, ...]:
+        """The records of an answer that could be read; the others are counted."""
+        self.unreadable += rows.unreadable
+        return rows.items
 
     def _note(self, indicator: Indicator, text: str) -> None:
         self.notes.append(Note(indicator, text))
@@ -266,7 +292,8 @@ class ConnectorLookup:
     # ------------------------------------------------------------------ finish
 
     async def _fetch_device_alerts(self, machine_id: str) -> None:
-        self.device_alerts[machine_id] = await lookups.device_alerts(self.client, machine_id)
+        rows = await lookups.device_alerts(self.client, machine_id)
+        self.device_alerts[machine_id] = list(self._read(rows))
 
     async def _finished_off_loop(self) -> ConnectorReport:
         """`_finished`, in a thread when there is much to normalise (it is CPU alone, and every
@@ -307,6 +334,8 @@ class ConnectorLookup:
         portal = connector.resolved_portal_url
         if problem is not None:
             self._problem(problem)
+        if self.unreadable:
+            self.problems.append(unreadable_problem(connector.alias, self.unreadable))
         device_alerts = device_alerts or {}
         device_results = tuple(
             self._device_result(machine, device_alerts, portal) for machine in devices
@@ -342,3 +371,13 @@ def _url_host(url: str) -> str | None:
     except ValueError:
         return None
     return host or None
+
+
+def unreadable_problem(alias: str, count: int) -> Problem:
+    records = "record" if count == 1 else "records"
+    return Problem(
+        alias,
+        f"{count} {records} from MDE could not be read and {'is' if count == 1 else 'are'} "
+        "left out",
+        "the rest is shown; if it keeps happening, tell whoever runs the bot",
+    )

@@ -12,6 +12,8 @@ at the boundary where they occur; everything above that boundary speaks only the
         ├── MdeNotFound           the entity does not exist
         ├── MdeBadRequest         MDE rejected the request (malformed identifier, OData)
         ├── MdeRateLimited        429; `retry_after` seconds
+        ├── MdeBusy               our own queue for the connector is full, or the answer's
+        │                         deadline passed while it waited (no call was sent)
         └── MdeUnavailable        5xx, timeouts, connection errors, after bounded retries
 
 No error ever carries a token, a secret or a raw response body.
@@ -95,6 +97,10 @@ class MdeRateLimited(MdeError):
             connector, f"MDE is throttling requests; retry in {retry_after:.0f} s", hint=hint
         )
         self.retry_after = retry_after
+
+
+class MdeBusy(MdeError):
+    """The bot's own queue for this connector refused the call: full, or too late to answer."""
 
 
 class MdeUnavailable(MdeError):

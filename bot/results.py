@@ -88,6 +88,7 @@ class Report:
     indicators: tuple[Indicator, ...]
     connectors: tuple[ConnectorReport, ...] = ()
     dropped: int = 0  # indicators beyond the per-message cap
+    deferred: int = 0  # indicators left out: MDE's call budget could not serve them in time
     demo: bool = False  # answered by the embedded simulator, not a real tenant
 
     @property
@@ -97,6 +98,12 @@ class Report:
     @property
     def problems(self) -> tuple[Problem, ...]:
         return tuple(p for c in self.connectors for p in c.problems)
+
+    @property
+    def worth_posting(self) -> bool:
+        """Something found, something wrong, or something left out: what a pasted message's
+        reply is for (a reply saying only "MDE knows none" is optional)."""
+        return self.found_anything or bool(self.problems) or bool(self.deferred)
 
 
 # ---------------------------------------------------------------------- test connection

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import gc
 import secrets
+import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,14 +34,14 @@ from bot.errors import ConfigError, InputError
 from bot.inflight import InFlight
 from bot.logs import get_logger
 from bot.mde.auth import TokenProvider
-from bot.mde.client import MdeClient, tls_context
-from bot.mde.limits import Budget, Window
+from bot.mde.client import Answer, MdeClient, answer_cost, tls_context
+from bot.mde.limits import Budget, Priority, Requester, WaitingCount, Window, requested_by
 from bot.replies import SLACK_RESPONSE_HOSTS, Replies
 from bot.results import Report
 from bot.service import EnrichmentService, ExtractionOptions
 from bot.settings import BotSettings, ConnectorSettings, SlackSettings
 from bot.simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Simulator, data
-from bot.slack_payloads import Audience
+from bot.slack_payloads import Audience, acting_user
 
 log = get_logger(__name__)
 
@@ -50,6 +51,17 @@ SHUTDOWN_GRACE = 20.0  # seconds acknowledged lookups get to finish at shutdown
 
 
 REPORT_TTL = 3600.0  # seconds a posted card's buttons can still expand it
+# How long an answer can still be delivered: a slash command's response URL lives 30 minutes
+# (and an enrichment later than that is stale news). MDE calls still waiting for budget then
+# are not sent.
+ANSWER_LIFETIME = 1800.0
+# Work whose estimated wait for MDE's call budget is longer than this many of MDE's rate
+# windows (15 minutes) is trimmed or refused up front: the estimate can be off (by up to 1.9x
+# in `make bench`), the answer's lifetime cannot.
+ADMISSION_WINDOWS = 15
+# Auto-enrichment refused for want of call budget says so at most once per channel this often.
+BUSY_NOTE_EVERY = 600.0
+MAX_CACHE_ENTRIES = 20_000  # per connector, besides BOT_CACHE_MB: bounds the dictionary itself
 # OCSF files: one per card and device (a second click points at the first), and at most this
 # many per user in this many seconds.
 UPLOADS_PER_USER = (5, 600.0)
@@ -73,6 +85,7 @@ class Services:
     replies: Replies
     seen: Seen = field(default_factory=Seen)
     uploads: Seen = field(default_factory=lambda: Seen(ttl=REPORT_TTL, max_entries=5000))
+    busy_notes: Throttle = field(default_factory=lambda: Throttle(1, BUSY_NOTE_EVERY))
     upload_quota: Throttle = field(default_factory=lambda: Throttle(*UPLOADS_PER_USER))
     inflight: InFlight = field(default_factory=InFlight)
     # Posted reports, by the opaque id their buttons carry.
@@ -82,11 +95,19 @@ class Services:
 
     @contextlib.asynccontextmanager
     async def work(
-        self, body: Mapping[str, Any], client: AsyncWebClient, *, after_ack: bool = True
+        self,
+        body: Mapping[str, Any],
+        client: AsyncWebClient,
+        *,
+        after_ack: bool = True,
+        priority: Priority = Priority.COMMAND,
     ) -> AsyncIterator[None]:
-        """Around a listener's work after its ack: tracked for a graceful shutdown, and any
-        error handed to the app's one error handler here (Bolt loses the ack of a listener that
-        fails within milliseconds of acking, so errors must not escape it)."""
+        """Around a listener's work after its ack: tracked for a graceful shutdown, its MDE
+        calls counted for the user it acts for (at `priority`, until the answer's lifetime
+        ends), and any error handed to the app's one error handler here (Bolt loses the ack of
+        a listener that fails within milliseconds of acking, so errors must not escape it)."""
+        deadline = time.monotonic() + ANSWER_LIFETIME
+        requester = Requester(acting_user(body) or "", priority, deadline)
         async with self.inflight.track():
             try:
                 # Let the ack leave first: Bolt sends a listener's ack when its 10 ms poll sees
@@ -94,11 +115,17 @@ class Services:
                 # arrive together (events are acked by Bolt before the listener even starts).
                 if after_ack:
                     await asyncio.sleep(ACK_HEADSTART)
-                yield
+                with requested_by(requester):
+                    yield
             # Not swallowed: every error goes to the one error handler, which logs unknown ones
             # with their traceback and a reference id.
             except Exception as error:  # noqa: BLE001
                 await handle_error(error, body, self.replies, client)
+
+    @property
+    def admission_horizon(self) -> float:
+        """The longest estimated wait for call budget that work is admitted with (seconds)."""
+        return ADMISSION_WINDOWS * self.settings.mde_rate_window
 
     def remember(self, report: Report, audience: Audience) -> str:
         """Keep a report posted to `audience` for its buttons; returns the opaque id they
@@ -170,12 +197,18 @@ async def build_clients(
     settings: BotSettings,
 ) -> list[MdeClient]:
     clients = []
+    waiting = WaitingCount()  # one bound on the calls waiting, across every connector
     for connector in connectors:
         if not connector.enabled:
             continue
         ssl_context = await asyncio.to_thread(tls_context, connector)
         minute, hour = settings.mde_rate_window, settings.mde_rate_window * 60
-        cache: TtlCache[Any] = TtlCache(ttl=settings.cache_ttl, max_entries=settings.cache_size)
+        cache: TtlCache[Answer] = TtlCache(
+            ttl=settings.cache_ttl,
+            max_entries=MAX_CACHE_ENTRIES,
+            max_bytes=int(settings.cache_mb * 1024 * 1024),
+            cost=answer_cost,
+        )
         api = (
             Window(settings.mde_calls_per_minute, minute),
             Window(settings.mde_calls_per_hour, hour),
@@ -190,8 +223,8 @@ async def build_clients(
                 session,
                 TokenProvider(connector),
                 ssl_context=ssl_context,
-                budget=Budget(api),
-                hunting_budget=Budget(hunting),
+                budget=Budget(api, total=waiting),
+                hunting_budget=Budget(hunting, total=waiting),
                 cache=cache,
                 timeout=settings.mde_call_timeout,
             )
@@ -226,6 +259,7 @@ async def open_backend(
         clients = await build_clients(connectors, session, settings)
         for client in clients:
             stack.callback(client.tokens.close)
+            stack.push_async_callback(client.close)
         yield Backend(session, clients, demo, simulator if demo else None)
 
 

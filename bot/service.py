@@ -8,8 +8,9 @@ connector, or a failing lookup, is reported beside the others' results and never
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.check import run_check
@@ -18,6 +19,7 @@ from bot.errors import UNEXPECTED_HINT, InputError, new_reference
 from bot.indicators import DEFAULT_CAP, Extraction, Indicator, IndicatorType, extract
 from bot.logs import get_logger
 from bot.mde.client import MdeClient
+from bot.mde.limits import REQUESTER, Booking, requested_by
 from bot.results import (
     CheckReport,
     ConnectorReport,
@@ -54,6 +56,35 @@ CALLS_PER_KIND = {
 
 def estimated_calls(indicators: Sequence[Indicator]) -> int:
     return sum(CALLS_PER_KIND.get(i.type, 3) for i in indicators)
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """What of a message is looked up now: its first indicators, as many as MDE's call budget
+    can serve within the time the answer has; `deferred` were left out. The admitted calls are
+    booked in each connector's budget until the admission is closed (`with admission:` around
+    the lookup), so that work admitted at the same moment is not admitted against an empty
+    queue."""
+
+    extraction: Extraction
+    deferred: int = 0
+    wait: float = 0.0  # about how long the admitted lookups will wait for budget
+    bookings: tuple[Booking, ...] = ()
+
+    @property
+    def refused(self) -> bool:
+        return not self.extraction.indicators and bool(self.deferred)
+
+    @contextlib.contextmanager
+    def booked(self) -> Iterator[None]:
+        """The lookup's calls spend the bookings; what they did not spend is released after."""
+        requester = replace(REQUESTER.get(), bookings=self.bookings)
+        try:
+            with requested_by(requester):
+                yield
+        finally:
+            for booking in self.bookings:
+                booking.release()
 
 
 class UnknownTenant(InputError):
@@ -96,6 +127,28 @@ class EnrichmentService:
         calls = estimated_calls(indicators)
         return max((c.queue_delay(calls) for c in self.clients(tenants)), default=0.0)
 
+    def admit(
+        self, extraction: Extraction, within: float, tenants: Sequence[str] | None = None
+    ) -> Admission:
+        """The indicators of `extraction` that can be looked up with an estimated wait of at
+        most `within` seconds (for the current requester, behind everyone served before it):
+        all of them, the first few, or none. One user's flood then trims or refuses that
+        user's own work instead of queueing hours of calls."""
+        indicators = extraction.indicators
+        fits, wait = 0, 0.0
+        low, high = 1, len(indicators)
+        while low <= high:  # the wait grows with the number looked up: bisect it
+            middle = (low + high) // 2
+            estimate = self.queue_delay(indicators[:middle], tenants)
+            if estimate <= within:
+                fits, wait, low = middle, estimate, middle + 1
+            else:
+                high = middle - 1
+        kept = Extraction(indicators[:fits], extraction.dropped)
+        calls = estimated_calls(kept.indicators)
+        bookings = tuple(c.budget.book(calls) for c in self.clients(tenants)) if calls else ()
+        return Admission(kept, len(indicators) - fits, wait, bookings)
+
     async def check(self, tenants: Sequence[str] | None = None) -> CheckReport:
         """Test connection for the chosen connectors (`mde-bot check`, `/mde check`)."""
         return await run_check(self.clients(tenants), demo=self.demo)
@@ -115,8 +168,10 @@ class EnrichmentService:
         *,
         tenants: Sequence[str] | None = None,
         at: datetime | None = None,
+        deferred: int = 0,
     ) -> Report:
-        """Every indicator in every chosen connector; `at` asks "which device had this IP then"."""
+        """Every indicator in every chosen connector; `at` asks "which device had this IP then";
+        `deferred` indicators were left out for want of call budget (`admit`)."""
         indicators = extraction.indicators
         reports = await asyncio.gather(
             *(
@@ -124,7 +179,13 @@ class EnrichmentService:
                 for c in self.clients(tenants)
             )
         )
-        return Report(indicators, tuple(reports), dropped=extraction.dropped, demo=self.demo)
+        return Report(
+            indicators,
+            tuple(reports),
+            dropped=extraction.dropped,
+            deferred=deferred,
+            demo=self.demo,
+        )
 
     async def device_report(self, key: str, *, tenants: Sequence[str] | None = None) -> Report:
         """A device (by id or host name) with its alerts: `/mde device`, `/mde alerts` and the

@@ -80,6 +80,19 @@ def requester_teams(body: Mapping[str, Any]) -> frozenset[str]:
     return frozenset(str(c) for c in candidates if c)
 
 
+def acting_user(body: Mapping[str, Any]) -> str | None:
+    """Who a request acts for: a command's user, a click's, an event's author (a bot's id
+    when a bot posted)."""
+    event, user = body.get("event"), body.get("user")
+    if isinstance(event, Mapping):
+        author = event.get("user") or event.get("bot_id")
+    elif isinstance(user, Mapping):
+        author = user.get("id")
+    else:
+        author = body.get("user_id")
+    return str(author) if author else None
+
+
 def action_value(body: Mapping[str, Any]) -> str:
     actions = body.get("actions") or [{}]
     return str(actions[0].get("value", ""))

@@ -53,12 +53,16 @@ async def answer(
     )
     if not extraction.indicators:
         return render.nothing_to_look_up_message()
-    indicators = extraction.indicators
-    progress = render.progress_message(
-        len(indicators),
-        len(enrichment.clients(tenants)),
-        enrichment.queue_delay(indicators, tenants),
-    )
-    await services.replies.respond(body, progress)
-    report = await enrichment.lookup(extraction, tenants=tenants, at=command.at)
+    admission = enrichment.admit(extraction, services.admission_horizon, tenants)
+    if admission.refused:
+        return render.busy_message(admission.deferred)
+    with admission.booked():
+        indicators = admission.extraction.indicators
+        progress = render.progress_message(
+            len(indicators), len(enrichment.clients(tenants)), admission.wait
+        )
+        await services.replies.respond(body, progress)
+        report = await enrichment.lookup(
+            admission.extraction, tenants=tenants, at=command.at, deferred=admission.deferred
+        )
     return render.report_message(report, report_id=services.remember(report, audience))

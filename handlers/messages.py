@@ -10,6 +10,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
 from bot.access import home_team
+from bot.mde.limits import Priority
+from bot.render import Message
 from bot.runtime import Services
 from bot.slack_payloads import (
     Audience,
@@ -34,7 +36,7 @@ def register(app: AsyncApp, services: Services) -> None:
         context: AsyncBoltContext,
     ) -> None:
         if wanted(event, body, services, home_team(context)):
-            async with services.work(body, client, after_ack=False):
+            async with services.work(body, client, after_ack=False, priority=Priority.AUTO):
                 await reply(event, services, client)
 
     @app.event("message")
@@ -44,14 +46,31 @@ def register(app: AsyncApp, services: Services) -> None:
 
 async def reply(message: dict[str, Any], services: Services, client: AsyncWebClient) -> None:
     """One threaded reply covering every indicator of the message, or none at all."""
-    extraction = await services.enrichment.extract(message_text(message))
+    enrichment = services.enrichment
+    extraction = await enrichment.extract(message_text(message))
     if not extraction.indicators or not await allowed(message, services, client):
         return
-    report = await services.enrichment.lookup(extraction)
-    if not (report.found_anything or report.problems or services.settings.post_when_nothing_found):
+    channel = str(message["channel"])
+    admission = enrichment.admit(extraction, services.admission_horizon)
+    if admission.refused:
+        # Said once per channel in a while: a flood of pastes gets one note, not one each.
+        if services.busy_notes.allow(channel):
+            await post(client, message, render.busy_message(admission.deferred))
         return
-    audience = Audience(str(message["channel"]))
-    answer = render.report_message(report, report_id=services.remember(report, audience))
+    with admission.booked():
+        report = await enrichment.lookup(admission.extraction, deferred=admission.deferred)
+    if not (report.worth_posting or services.settings.post_when_nothing_found):
+        return
+    audience = Audience(channel)
+    await post(
+        client,
+        message,
+        render.report_message(report, report_id=services.remember(report, audience)),
+    )
+
+
+async def post(client: AsyncWebClient, message: dict[str, Any], answer: Message) -> None:
+    """`answer` in the message's thread."""
     await client.chat_postMessage(
         channel=str(message["channel"]),
         thread_ts=thread_ts(message),

@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from structlog.testing import capture_logs
 
 from bot.indicators import Extraction, Indicator
 from bot.indicators import IndicatorType as T
-from bot.results import ConnectorReport, Report
+from bot.results import ConnectorReport, Problem, Report
 from bot.runtime import Backend, Services, open_backend
 from bot.service import EnrichmentService
 from bot.simulator import ALL_READ_ROLES, AppRegistration, Simulator
@@ -250,8 +251,19 @@ async def test_titles_are_the_simulators(service: EnrichmentService) -> None:
     assert "Credential dumping activity observed" in titles(contoso(report))
 
 
-async def test_a_malformed_record_costs_only_itself() -> None:
-    """One row MDE sends without an id is skipped (and logged); the rest of the answer stands."""
+UNREADABLE = Problem(
+    "contoso",
+    "1 record from MDE could not be read and is left out",
+    "the rest is shown; if it keeps happening, tell whoever runs the bot",
+)
+
+
+async def test_a_malformed_record_costs_only_itself_is_said_and_is_not_cached() -> None:
+    """One row MDE sends without an id is left out (and logged); the rest of the answer stands,
+    the answer says a record could not be read, and that answer is not cached.
+
+    Before: the row vanished silently, so an answer of only unreadable rows read as "MDE
+    knows none", and was cached for 5 minutes."""
     good = dict(next(m for m in d.contoso().machines if m["lastIpAddress"] == d.DEMO_IP))
     broken = {"computerDnsName": "broken.corp.contoso.com", "lastIpAddress": d.DEMO_IP}
     tenant = d.Tenant(d.CONTOSO_TENANT, "contoso", machines=[good, broken], alerts=[])
@@ -260,7 +272,27 @@ async def test_a_malformed_record_costs_only_itself() -> None:
         open_backend([], bot_settings(), simulator=simulator) as backend,
     ):
         service = Services.build(backend, bot_settings()).enrichment
-        report = await look(service, Indicator(T.IPV4, d.DEMO_IP))
+        with capture_logs() as logged:
+            report = await look(service, Indicator(T.IPV4, d.DEMO_IP))
+        again = await look(service, Indicator(T.IPV4, d.DEMO_IP))
     connector = contoso(report)
     assert hostnames(connector) == {d.DEMO_HOST}
-    assert connector.problems == ()
+    assert connector.problems == (UNREADABLE,)
+    assert contoso(again).problems == (UNREADABLE,)
+    assert simulator.calls["machines"] == 2  # asked again: the partial answer was not kept
+    assert {"event": "mde_row_unreadable", "model": "Machine", "errors": 1} in [
+        {k: e[k] for k in ("event", "model", "errors") if k in e} for e in logged
+    ]
+
+
+async def test_an_answer_of_unreadable_records_is_not_read_as_nothing_found() -> None:
+    broken = {"computerDnsName": "broken.corp.contoso.com", "lastIpAddress": d.DEMO_IP}
+    tenant = d.Tenant(d.CONTOSO_TENANT, "contoso", machines=[broken], alerts=[])
+    async with (
+        Simulator(tenants=[tenant]) as simulator,
+        open_backend([], bot_settings(), simulator=simulator) as backend,
+    ):
+        service = Services.build(backend, bot_settings()).enrichment
+        report = await look(service, Indicator(T.IPV4, d.DEMO_IP))
+    assert not report.found_anything
+    assert report.problems == (UNREADABLE,)

@@ -131,6 +131,8 @@ class TokenProvider:
         self._http = _PinnedSession(connector.ca_bundle, timeout)
         self._lock = asyncio.Lock()
         self._last: tuple[str, float] | None = None  # (token, reuse it until this instant)
+        self._issued: str | None = None  # the token msal gave last
+        self._refresh = False  # the next acquisition must skip msal's cache
 
     @property
     def alias(self) -> str:
@@ -152,9 +154,20 @@ class TokenProvider:
             http_client=self._http,
         )
 
-    def _acquire(self) -> dict[str, Any]:
+    def invalidate(self, token: str) -> None:
+        """MDE refused `token` (revoked, or issued before the app's roles changed): the next
+        call gets a new one from Entra, not from msal's cache. Refusals of a token already
+        replaced change nothing, so a burst of 401s makes one new sign-in."""
+        if token != self._issued:
+            return
+        self._last = None
+        self._refresh = True
+
+    def _acquire(self, refresh: bool) -> dict[str, Any]:
         if self._app is None:
             self._app = self._build()
+        if refresh:
+            self._app.remove_tokens_for_client()
         result: dict[str, Any] = self._app.acquire_token_for_client(
             scopes=[self._connector.resolved_scope]
         )
@@ -173,7 +186,7 @@ class TokenProvider:
             if self._last is not None and time.monotonic() < self._last[1]:
                 return self._last[0]
             try:
-                result = await asyncio.to_thread(self._acquire)
+                result = await asyncio.to_thread(self._acquire, self._refresh)
             except ValueError as exc:
                 raise self._discovery_error(exc) from None
             except requests.RequestException as exc:
@@ -186,6 +199,7 @@ class TokenProvider:
                 ) from None
         token = result.get("access_token")
         if isinstance(token, str) and token:
+            self._issued, self._refresh = token, False
             expires_in = result.get("expires_in")
             if isinstance(expires_in, int | float) and expires_in > REFRESH_MARGIN:
                 self._last = (token, time.monotonic() + expires_in - REFRESH_MARGIN)

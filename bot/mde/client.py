@@ -4,21 +4,31 @@ One `aiohttp.ClientSession` per process is passed in; each connector brings its 
 token provider, budget, retry policy and cache. Every call:
 
     token (msal's, reused in-loop while valid) → a place in flight → a budget slot
-    → HTTPS with a timeout → translate errors
-    429 → pause that budget (API or hunting) for Retry-After, then retry;
+    → HTTPS with a timeout, the answer read up to MAX_ANSWER_BYTES → translate errors
+    401 → the token is dropped and a new one asked for, once
+    429 → pause that budget (API or hunting) for Retry-After (clamped), then retry;
     5xx / network → bounded backoff with jitter
 
-Callers (`bot.mde.lookups`) only pass paths built from values validated by `bot.mde.query`.
+Answers are cached as what the caller made of them (`parse`), weighed by their size on the
+wire; an answer the caller could read only in part (`keep` says no) is handed back but never
+cached, so the next lookup asks MDE again.
+
+Callers (`bot.mde.lookups`) only pass paths built from values validated by `bot.mde.query`,
+each path segment percent-encoded (`segment`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
 import ssl
-from collections.abc import Mapping
-from typing import Any, Final
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Final, TypeVar, cast
 from urllib.parse import quote
 
 import aiohttp
@@ -27,6 +37,7 @@ from bot.cache import TtlCache
 from bot.errors import (
     MdeAuthError,
     MdeBadRequest,
+    MdeBusy,
     MdeError,
     MdeForbidden,
     MdeNotFound,
@@ -34,22 +45,35 @@ from bot.errors import (
     MdeUnavailable,
 )
 from bot.mde.auth import TokenProvider
-from bot.mde.limits import HUNTING_WINDOWS, Budget, RetryPolicy
+from bot.mde.limits import HUNTING_WINDOWS, Budget, DeadlinePassed, QueueFull, RetryPolicy
 from bot.settings import ConnectorSettings
 
 Json = Any
 Params = Mapping[str, str]
+T = TypeVar("T")
 
 CALL_TIMEOUT: Final = 20.0  # seconds per HTTP call, connection included
 MAX_IN_FLIGHT: Final = 48  # per connector; the process's connection pool holds 256
 MAX_PAGES: Final = 20  # paging guard: 20 pages of `page_size` rows at most
-INLINE_JSON_BYTES: Final = 256 * 1024  # larger answers are parsed off the event loop
-_NOT_FOUND: Final = {"__not_found__": True}  # cached 404s: asked once, known missing
+INLINE_JSON_BYTES: Final = 256 * 1024  # larger answers are decoded and parsed off the event loop
+# The largest answer read: 1,000 alerts with their evidence are about 4 MB. Anything far larger
+# is not an answer the bot could use (a proxy's error page, a runaway response).
+MAX_ANSWER_BYTES: Final = 32 * 1024 * 1024
+# Retry-After as MDE (or a proxy in front of it) sends it: seconds, or an HTTP date. Missing or
+# unreadable: a few seconds. Never longer than MDE's own rate window: a larger value (86400,
+# `inf`) pauses the tenant for a minute, after which the next call asks MDE again.
+DEFAULT_RETRY_AFTER: Final = 5.0
+MAX_RETRY_AFTER: Final = 60.0
+# What a parsed answer costs in the cache, per byte it took on the wire: parsed models hold
+# more than their JSON did (measured on the seeded alerts and machines: about 3x).
+PARSED_BYTES_PER_WIRE_BYTE: Final = 3
 
 
-def segment(value: str) -> str:
-    """One URL path segment, percent-encoded (defence in depth: values are validated first)."""
-    return quote(value, safe="")
+def segment(value: str, *, safe: str = "") -> str:
+    """One URL path segment (or an OData literal inside one), percent-encoded. Values are
+    validated first; this makes sure that nothing in one can ever start a query string, a new
+    segment or a fragment."""
+    return quote(value, safe=safe)
 
 
 def tls_context(connector: ConnectorSettings) -> ssl.SSLContext:
@@ -57,6 +81,32 @@ def tls_context(connector: ConnectorSettings) -> ssl.SSLContext:
     if connector.ca_bundle is not None:
         return ssl.create_default_context(cafile=str(connector.ca_bundle))
     return ssl.create_default_context()
+
+
+def _always(_: object) -> bool:
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An MDE answer as the cache holds it: what the caller made of it, and what it weighs."""
+
+    value: Any
+    cost: int
+
+
+_NOT_FOUND: Final = object()  # a cached 404: asked once, known missing
+
+
+def answer_cost(answer: Answer) -> int:
+    return answer.cost
+
+
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    status: int
+    headers: Mapping[str, str]
+    raw: bytes
 
 
 class MdeClient:
@@ -70,9 +120,10 @@ class MdeClient:
         budget: Budget | None = None,
         hunting_budget: Budget | None = None,
         retry: RetryPolicy | None = None,
-        cache: TtlCache[Json] | None = None,
+        cache: TtlCache[Answer] | None = None,
         timeout: float = CALL_TIMEOUT,
         max_in_flight: int = MAX_IN_FLIGHT,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
     ) -> None:
         self.connector = connector
         self._session = session
@@ -82,8 +133,9 @@ class MdeClient:
         self.budget = budget or Budget()
         self.hunting_budget = hunting_budget or Budget(HUNTING_WINDOWS)
         self._retry = retry or RetryPolicy()
-        self.cache: TtlCache[Json] = cache or TtlCache()
+        self.cache: TtlCache[Answer] = cache or TtlCache(cost=answer_cost)
         self._timeout = timeout
+        self._max_answer_bytes = max_answer_bytes
         # Calls in flight at once. Beyond the connection pool, requests would queue inside
         # aiohttp after taking a budget slot and reach MDE late and bunched.
         self._in_flight = asyncio.Semaphore(max_in_flight)
@@ -103,29 +155,117 @@ class MdeClient:
         every call already waiting, in the budget's queue or for a place in flight."""
         return self.budget.delay(calls + self._before_slot)
 
+    async def close(self) -> None:
+        """Stop what the client runs of its own (the budgets' schedulers); idempotent."""
+        await self.budget.close()
+        await self.hunting_budget.close()
+
     # ------------------------------------------------------------------ public calls
 
-    async def get(self, path: str, params: Params | None = None) -> Json:
-        """GET `path` (under /api), cached; a 404 raises `MdeNotFound` (also cached)."""
-        key = ("GET", path, tuple(sorted((params or {}).items())))
-        body = await self.cache.get_or_load(key, lambda: self._get_or_missing(path, params))
-        if body is _NOT_FOUND:
+    async def get(
+        self,
+        path: str,
+        params: Params | None = None,
+        *,
+        parse: Callable[[Json], T],
+        keep: Callable[[T], bool] = _always,
+    ) -> T:
+        """GET `path` (under /api) and `parse` the body; cached (a 404 too: `MdeNotFound`)."""
+
+        async def load() -> Answer:
+            try:
+                body, size = await self._send("GET", path, params=params)
+            except MdeNotFound:
+                return Answer(_NOT_FOUND, 0)
+            return await self._parsed(parse, body, size)
+
+        key = ("GET", path, _items(params))
+        answer = await self.cache.get_or_load(key, load, keep=_keeping(keep))
+        if answer.value is _NOT_FOUND:
             raise MdeNotFound(self.alias, "not found in MDE")
-        return body
+        return cast(T, answer.value)
 
     async def collect(
-        self, path: str, params: Params | None = None, *, limit: int = 100, page_size: int = 100
-    ) -> list[Json]:
-        """The rows of a collection, paged with $top/$skip, up to `limit` rows.
+        self,
+        path: str,
+        params: Params | None = None,
+        *,
+        parse: Callable[[list[Json]], T],
+        keep: Callable[[T], bool] = _always,
+        limit: int = 100,
+        page_size: int = 100,
+    ) -> T:
+        """The rows of a collection, paged with $top/$skip, up to `limit` rows, `parse`d as a
+        whole and cached as one answer (the pages are not cached on their own).
 
         Stops on a short page, at `limit`, after `MAX_PAGES`, or when a page repeats the last.
         """
+
+        async def load() -> Answer:
+            rows, size = await self._pages(path, params, limit=limit, page_size=page_size)
+            return await self._parsed(parse, rows, size)
+
+        key = ("COLLECT", path, _items(params), limit)
+        answer = await self.cache.get_or_load(key, load, keep=_keeping(keep))
+        return cast(T, answer.value)
+
+    async def collect_uncached(
+        self, path: str, params: Params | None = None, *, limit: int = 100, page_size: int = 100
+    ) -> list[Json]:
+        """The raw rows of a collection, never cached: for scans whose caller caches only what
+        it keeps of them (`bot.mde.lookups.alerts_with_file_names`)."""
+        rows, _ = await self._pages(path, params, limit=limit, page_size=page_size)
+        return rows
+
+    async def derive(
+        self,
+        key: tuple[Any, ...],
+        load: Callable[[], Any],
+        *,
+        cost: Callable[[Any], int],
+        keep: Callable[[Any], bool] = _always,
+    ) -> Any:
+        """`load()` once for `key` within the cache's lifetime, shared with concurrent callers:
+        for answers a lookup derives from several calls (a filtered scan)."""
+
+        async def wrapped() -> Answer:
+            value = await load()
+            return Answer(value, cost(value))
+
+        answer = await self.cache.get_or_load(("DERIVED", *key), wrapped, keep=_keeping(keep))
+        return answer.value
+
+    async def probe(self) -> None:
+        """One cheap live call that bypasses the cache (for `check`)."""
+        await self._send("GET", "/machines", params={"$top": "1"})
+
+    async def hunt(
+        self, query: str, *, parse: Callable[[Json], T], keep: Callable[[T], bool] = _always
+    ) -> T:
+        """Run an advanced hunting query (its own, smaller budget); cached like a GET."""
+
+        async def load() -> Answer:
+            body, size = await self._send(
+                "POST", "/advancedqueries/run", json_body={"Query": query}, hunting=True
+            )
+            return await self._parsed(parse, body, size)
+
+        answer = await self.cache.get_or_load(("HUNT", query), load, keep=_keeping(keep))
+        return cast(T, answer.value)
+
+    # ------------------------------------------------------------------ transport
+
+    async def _pages(
+        self, path: str, params: Params | None, *, limit: int, page_size: int
+    ) -> tuple[list[Json], int]:
         rows: list[Json] = []
+        size = 0
         previous_first: Json = None
         for page in range(MAX_PAGES):
             top = min(page_size, limit - len(rows))
             query = {**(params or {}), "$top": str(top), "$skip": str(page * page_size)}
-            body = await self.get(path, query)
+            body, page_bytes = await self._send("GET", path, params=query)
+            size += page_bytes
             values = body.get("value", []) if isinstance(body, dict) else []
             if not isinstance(values, list):
                 break
@@ -135,29 +275,16 @@ class MdeClient:
             rows.extend(values)
             if len(values) < top or len(rows) >= limit:
                 break
-        return rows[:limit]
+        return rows[:limit], size
 
-    async def probe(self) -> None:
-        """One cheap live call that bypasses the cache (for `check`)."""
-        await self._send("GET", "/machines", params={"$top": "1"})
-
-    async def hunt(self, query: str) -> Json:
-        """Run an advanced hunting query (its own, smaller budget); cached like a GET."""
-        key = ("HUNT", query)
-        return await self.cache.get_or_load(
-            key,
-            lambda: self._send(
-                "POST", "/advancedqueries/run", json_body={"Query": query}, hunting=True
-            ),
-        )
-
-    # ------------------------------------------------------------------ transport
-
-    async def _get_or_missing(self, path: str, params: Params | None) -> Json:
-        try:
-            return await self._send("GET", path, params=params)
-        except MdeNotFound:
-            return _NOT_FOUND
+    async def _parsed(self, parse: Callable[[Any], Any], body: Any, size: int) -> Answer:
+        """`parse(body)` as a cache entry; a large answer is parsed in a thread (it is CPU
+        alone: a thousand alerts with evidence)."""
+        if size > INLINE_JSON_BYTES:
+            value = await asyncio.to_thread(parse, body)
+        else:
+            value = parse(body)
+        return Answer(value, size * PARSED_BYTES_PER_WIRE_BYTE)
 
     async def _send(
         self,
@@ -167,49 +294,52 @@ class MdeClient:
         params: Params | None = None,
         json_body: Json = None,
         hunting: bool = False,
-    ) -> Json:
+    ) -> tuple[Json, int]:
+        """One request, retried as the module docstring says; (decoded body, bytes read)."""
         budget = self.hunting_budget if hunting else self.budget
         attempt = 0
+        signed_in_again = False
         while True:
             attempt += 1
             # The token first: the budget slot is taken right before the request leaves.
             token = await self._tokens.token()
             try:
-                status, headers, raw = await self._attempt(
-                    budget, method, path, params, json_body, token
-                )
+                reply = await self._attempt(budget, method, path, params, json_body, token)
             except (aiohttp.ClientError, TimeoutError) as exc:
-                delay = self._retry.backoff(attempt)
-                if delay is None:
-                    raise self._network_error(exc) from None
-                await asyncio.sleep(delay)
+                await self._back_off(attempt, self._network_error(exc))
                 continue
-            if status < 300:
-                if len(raw) > INLINE_JSON_BYTES:  # 1,000 alerts with evidence: a thread's job
-                    return await asyncio.to_thread(self._decode, raw)
-                return self._decode(raw)
-            if status == 429:
-                retry_after = _retry_after(headers)
-                wait = self._retry.after_throttle(attempt, retry_after)
-                # Every call of this budget waits, not just this one: Retry-After plus jitter,
-                # so the queue does not return all at once.
-                budget.pause(wait if wait is not None else retry_after)
-                if wait is None:
-                    raise MdeRateLimited(
-                        self.alias, retry_after, hint="the lookup can be repeated then"
-                    )
+            if reply.status < 300:
+                return await self._decoded(reply.raw), len(reply.raw)
+            if reply.status == 401 and not signed_in_again:
+                # A token MDE no longer takes (revoked, or the app's roles changed) is dropped
+                # and a new one asked for, once, before the refusal is reported.
+                signed_in_again = True
+                self._tokens.invalidate(token)
                 continue
-            if status >= 500:
-                delay = self._retry.backoff(attempt)
-                if delay is None:
-                    raise MdeUnavailable(
-                        self.alias,
-                        f"MDE answered {status} and kept failing",
-                        hint="MDE is having trouble; try again in a few minutes",
-                    )
-                await asyncio.sleep(delay)
+            if reply.status == 429:
+                self._throttled(budget, attempt, reply.headers)
                 continue
-            raise self._http_error(status, raw)
+            if reply.status >= 500:
+                await self._back_off(attempt, self._server_error(reply.status))
+                continue
+            raise self._http_error(reply.status, reply.raw)
+
+    async def _back_off(self, attempt: int, failure: MdeError) -> None:
+        """Wait before the next try, or raise `failure` when the tries are spent."""
+        delay = self._retry.backoff(attempt)
+        if delay is None:
+            raise failure from None
+        await asyncio.sleep(delay)
+
+    def _throttled(self, budget: Budget, attempt: int, headers: Mapping[str, str]) -> None:
+        """A 429: every call of this budget waits, not just this one (Retry-After plus jitter,
+        so the queue does not return all at once); this call is retried, or reported when the
+        wait is too long or the tries are spent."""
+        seconds = retry_after(headers)
+        wait = self._retry.after_throttle(attempt, seconds)
+        budget.pause(wait if wait is not None else seconds)
+        if wait is None:
+            raise MdeRateLimited(self.alias, seconds, hint="the lookup can be repeated then")
 
     async def _attempt(
         self,
@@ -219,7 +349,7 @@ class MdeClient:
         params: Params | None,
         json_body: Json,
         token: str,
-    ) -> tuple[int, Mapping[str, str], bytes]:
+    ) -> _Reply:
         """One try: a place in flight, then a budget slot, then the request."""
         self._before_slot += 1
         counted = True
@@ -227,15 +357,31 @@ class MdeClient:
             async with self._in_flight:
                 self._before_slot -= 1
                 counted = False
-                await budget.acquire()
+                await self._slot(budget)
                 return await self._once(method, path, params, json_body, token)
         finally:
             if counted:  # cancelled while waiting for a place
                 self._before_slot -= 1
 
+    async def _slot(self, budget: Budget) -> None:
+        try:
+            await budget.acquire()
+        except QueueFull:
+            raise MdeBusy(
+                self.alias,
+                "the bot's queue for MDE is full: too many lookups are waiting",
+                hint="try again in a few minutes, or ask about fewer things at once",
+            ) from None
+        except DeadlinePassed:
+            raise MdeBusy(
+                self.alias,
+                "gave up waiting for MDE's call budget: the answer could no longer be delivered",
+                hint="ask again",
+            ) from None
+
     async def _once(
         self, method: str, path: str, params: Params | None, json_body: Json, token: str
-    ) -> tuple[int, Mapping[str, str], bytes]:
+    ) -> _Reply:
         self.calls += 1
         async with (
             asyncio.timeout(self._timeout),
@@ -249,9 +395,29 @@ class MdeClient:
                 allow_redirects=False,
             ) as response,
         ):
-            return response.status, response.headers, await response.read()
+            return _Reply(response.status, response.headers, await self._read(response))
+
+    async def _read(self, response: aiohttp.ClientResponse) -> bytes:
+        """The body, refused beyond `max_answer_bytes` (by its Content-Length at once, or as
+        soon as the bytes read pass it)."""
+        cap = self._max_answer_bytes
+        if (response.content_length or 0) > cap:
+            raise self._too_large()
+        chunks: list[bytes] = []
+        read = 0
+        async for chunk in response.content.iter_chunked(256 * 1024):
+            read += len(chunk)
+            if read > cap:
+                raise self._too_large()
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     # ------------------------------------------------------------------ translation
+
+    async def _decoded(self, raw: bytes) -> Json:
+        if len(raw) > INLINE_JSON_BYTES:  # 1,000 alerts with evidence: a thread's job
+            return await asyncio.to_thread(self._decode, raw)
+        return self._decode(raw)
 
     def _decode(self, raw: bytes) -> Json:
         """A success body. Something that is not JSON (a proxy's login page, say) is a failure,
@@ -266,6 +432,20 @@ class MdeClient:
                 "MDE's answer was not JSON",
                 hint="a proxy or gateway may be answering in MDE's place; check the API URL",
             ) from None
+
+    def _too_large(self) -> MdeUnavailable:
+        return MdeUnavailable(
+            self.alias,
+            f"MDE's answer was larger than {_size(self._max_answer_bytes)}",
+            hint="ask about fewer things at once; a proxy may also be answering in MDE's place",
+        )
+
+    def _server_error(self, status: int) -> MdeUnavailable:
+        return MdeUnavailable(
+            self.alias,
+            f"MDE answered {status} and kept failing",
+            hint="MDE is having trouble; try again in a few minutes",
+        )
 
     def _network_error(self, exc: BaseException) -> MdeUnavailable:
         if isinstance(exc, TimeoutError):
@@ -309,6 +489,20 @@ class MdeClient:
         return MdeUnavailable(self.alias, f"MDE answered {status}")
 
 
+def _size(nbytes: int) -> str:
+    if nbytes >= 1024 * 1024:
+        return f"{nbytes / (1024 * 1024):g} MB"
+    return f"{nbytes / 1024:g} KB"
+
+
+def _items(params: Params | None) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((params or {}).items()))
+
+
+def _keeping(keep: Callable[[Any], bool]) -> Callable[[Answer], bool]:
+    return lambda answer: answer.value is _NOT_FOUND or keep(answer.value)
+
+
 _ROLES = re.compile(r"required roles:\s*([\w.,\s]+?)\s*,\s*application roles", re.IGNORECASE)
 
 
@@ -348,8 +542,21 @@ def _error_fields(raw: bytes) -> tuple[str, str]:
     return str(error.get("code", "")), str(error.get("message", ""))
 
 
-def _retry_after(headers: Mapping[str, str]) -> float:
+def retry_after(headers: Mapping[str, str], *, now: datetime | None = None) -> float:
+    """Seconds to wait after a 429: `Retry-After` as seconds or as an HTTP date, clamped to
+    [0, MAX_RETRY_AFTER]; DEFAULT_RETRY_AFTER when it is missing or unreadable (`nan`,
+    garbage). `inf` and `86400` wait MAX_RETRY_AFTER."""
+    raw = headers.get("Retry-After", "").strip()
     try:
-        return max(0.0, float(headers.get("Retry-After", "")))
+        seconds = float(raw)
     except ValueError:
-        return 5.0  # MDE always sends it; be patient if a proxy dropped it
+        try:
+            moment = parsedate_to_datetime(raw)
+        except (TypeError, ValueError, IndexError):
+            return DEFAULT_RETRY_AFTER
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        seconds = (moment - (now or datetime.now(UTC))).total_seconds()
+    if math.isnan(seconds):
+        return DEFAULT_RETRY_AFTER
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)

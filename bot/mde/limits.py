@@ -1,18 +1,44 @@
-"""Client-side limits for one connector: the call budget and the retry strategy.
+"""Client-side limits for one connector: the call budget, shared fairly, and the retry strategy.
 
 MDE allows 100 calls/min and 1,500/h per app and tenant (45/min for advanced hunting). The bot
 counts its own calls against the same windows, so work waits in a queue instead of earning 429s,
 and a 429 that arrives anyway pauses the whole connector until `Retry-After` has passed.
+
+Who waits for what is decided by one scheduler per budget, never by whoever holds a lock:
+
+- **people first**: a `/mde` command or a click (`Priority.COMMAND`) is served before any
+  auto-enrichment of a pasted message (`Priority.AUTO`), and auto-enrichment never takes the
+  last `reserve` of a window: those slots are kept for people who ask;
+- **fair between users**: within a priority, waiting users take turns, one call each, so one
+  user's 50 hashes do not put a second user's `/mde` behind them;
+- **bounded**: at most `max_waiting` calls wait per budget, `max_waiting_per_user` of them for
+  one user, and `TOTAL_WAITING` across every budget of the process (`WaitingCount`); beyond
+  that a call is refused at once (`QueueFull`) instead of queueing for hours;
+- **nothing spent on answers nobody can receive**: a call whose requester's deadline has passed
+  (a slash command's response URL lives 30 minutes) is refused (`DeadlinePassed`) instead of
+  being sent.
+
+The requester of the calls being made is a context variable (`REQUESTER`), set once where a
+Slack request's work starts; every MDE call made within it is counted for that requester.
+
+Why our own and not a rate-limit library: the libraries (`limits`, `aiolimiter`) answer "may one
+more call go now?"; this answers "who goes next, and when", with priorities, per-user turns, an
+estimate users are told ("queued, about 40 s") and MDE's Retry-After pauses. The windows are the
+simple part.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import math
 import random
 import time
-from collections import deque
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections import Counter, OrderedDict, deque
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from enum import IntEnum
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +49,67 @@ class Window:
 
 API_WINDOWS = (Window(100, 60.0), Window(1500, 3600.0))
 HUNTING_WINDOWS = (Window(45, 60.0), Window(1500, 3600.0))
+RESERVE = 0.1  # share of each window that auto-enrichment leaves to people who ask
+MAX_WAITING = 2000  # calls waiting per budget (a tenant's API or hunting calls)
+TOTAL_WAITING = 5000  # calls waiting across every budget of the process
+
+
+class Priority(IntEnum):
+    COMMAND = 0  # someone asked: /mde, a button
+    AUTO = 1  # a pasted message, enriched without being asked
+
+
+@dataclass(frozen=True, slots=True)
+class Requester:
+    """Who the calls being made are for, and the calls their admitted work has booked."""
+
+    user: str = ""
+    priority: Priority = Priority.COMMAND
+    deadline: float | None = None  # monotonic instant after which no answer can be delivered
+    bookings: tuple[Booking, ...] = ()
+
+
+@dataclass(eq=False)
+class Booking:
+    """The calls admitted work is expected to make in one budget: counted as waiting by every
+    estimate from the moment the work is admitted, one fewer for each call it makes, and the
+    rest released when the work ends. Without it, ten pastes arriving together would each be
+    admitted against an empty queue."""
+
+    budget: Budget
+    requester: Requester
+    remaining: int
+
+    def spend(self) -> None:
+        if self.remaining:
+            self.remaining -= 1
+            self.budget.unbook(self.requester, 1)
+
+    def release(self) -> None:
+        self.budget.unbook(self.requester, self.remaining)
+        self.remaining = 0
+
+
+# A frozen dataclass: the shared default cannot be changed through the variable.
+REQUESTER: ContextVar[Requester] = ContextVar("mde_requester", default=Requester())  # noqa: B039
+
+
+@contextlib.contextmanager
+def requested_by(requester: Requester) -> Iterator[None]:
+    """Count every MDE call made inside the block (and the tasks it starts) for `requester`."""
+    token = REQUESTER.set(requester)
+    try:
+        yield
+    finally:
+        REQUESTER.reset(token)
+
+
+class QueueFull(Exception):
+    """No more calls may wait: refused at once."""
+
+
+class DeadlinePassed(Exception):
+    """The requester's answer can no longer be delivered: the call is not sent."""
 
 
 def guard_band(seconds: float) -> float:
@@ -42,69 +129,240 @@ class SlidingWindow:
         self._clock = clock
         self._starts: deque[float] = deque()
 
-    def wait(self, ahead: int = 0) -> float:
-        """Seconds until one more call fits behind `ahead` others; 0 if it fits now.
+    def wait(self, ahead: int = 0, *, keep_free: int = 0) -> float:
+        """Seconds until one more call fits behind `ahead` others, leaving `keep_free` of the
+        window unused; 0 if it fits now.
 
-        Exact for the calls the window remembers; beyond them, whole windows are counted."""
+        Every start is a position in one sequence: the starts the window remembers, then the
+        calls to come. The call at position P starts when the one `capacity` places before it
+        has left the window: a remembered start leaves at its time plus the span, a future
+        one a span after its own start. So the wait is one remembered start's departure (or
+        now) plus a whole span for each future call in between."""
         now = self._clock()
         horizon = now - self._span
         while self._starts and self._starts[0] <= horizon:
             self._starts.popleft()
-        free = self.window.calls - len(self._starts)
-        if ahead < free:
+        capacity = max(1, self.window.calls - keep_free)
+        remembered = len(self._starts)
+        before = remembered + ahead - capacity  # the position that must leave first
+        if before < 0:
             return 0.0
-        k = ahead - free  # this many remembered starts must leave the window first
-        if k < len(self._starts):
-            return self._starts[k] - horizon
-        return self._span * (1 + (k - len(self._starts)) // self.window.calls)
+        spans = 0
+        if before >= remembered:  # a call still to come: a span after its own start
+            spans = (before - remembered) // capacity + 1
+            before -= spans * capacity
+        leaves = self._starts[before] - horizon if before >= 0 else 0.0
+        return max(0.0, leaves) + spans * self._span
 
     def record(self) -> None:
         self._starts.append(self._clock())
 
 
-class Budget:
-    """The call budget of one connector (one per family: API and hunting).
+@dataclass
+class WaitingCount:
+    """Calls waiting across every budget of the process, and how many may."""
 
-    Callers queue in arrival order: the lock is held while the head of the queue sleeps, so a
-    burst of 500 lookups drains at the budget's pace and none is lost or reordered.
-    """
+    limit: int = TOTAL_WAITING
+    waiting: int = 0
+
+
+@dataclass(eq=False)
+class _Waiter:
+    requester: Requester
+    granted: asyncio.Future[None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+async def _wait_for_event(event: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
+
+
+class Budget:
+    """The call budget of one connector (one per family: API and hunting), as the module
+    docstring describes. `clock` and `wait` (wait for an event, at most so many seconds) are
+    injectable, so tests run it in virtual time."""
 
     def __init__(
         self,
         windows: Sequence[Window] = API_WINDOWS,
         *,
+        reserve: float = RESERVE,
+        max_waiting: int = MAX_WAITING,
+        max_waiting_per_user: int | None = None,
+        total: WaitingCount | None = None,
         clock: Callable[[], float] = time.monotonic,
+        wait: Callable[[asyncio.Event, float], Awaitable[None]] = _wait_for_event,
     ) -> None:
         self._clock = clock
+        self._wait_event = wait
         self._windows = [SlidingWindow(w, clock) for w in windows]
-        self._lock = asyncio.Lock()
+        self._reserved = [math.floor(w.calls * reserve) for w in windows]
+        self.max_waiting = max_waiting
+        self.max_waiting_per_user = max_waiting_per_user or max(1, max_waiting // 4)
+        self._total = total or WaitingCount()
         self._paused_until = 0.0
-        self.waiting = 0  # callers queued right now
+        # Per priority, the users waiting in turn order, each with their calls in order.
+        self._queues: dict[Priority, OrderedDict[str, deque[_Waiter]]] = {
+            p: OrderedDict() for p in Priority
+        }
+        # Per priority and user, calls booked by admitted work and not yet made.
+        self._booked: dict[Priority, Counter[str]] = {p: Counter() for p in Priority}
+        self.waiting = 0  # calls queued right now
+        self._changed = asyncio.Event()
+        self._scheduler: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ what callers use
 
     def pause(self, seconds: float) -> None:
         """MDE said Retry-After: no call leaves before that."""
         self._paused_until = max(self._paused_until, self._clock() + seconds)
+        self._changed.set()
 
-    def delay(self, calls: int = 1) -> float:
-        """About how long the last of `calls` new calls would wait behind the callers already
-        queued: what "queued, about N s" tells users."""
-        return self._wait(ahead=self.waiting + calls - 1)
+    def delay(self, calls: int = 1, requester: Requester | None = None) -> float:
+        """About how long the last of `calls` new calls of `requester` (default: the current
+        one) would wait: behind the people served first and, in turns, the other users' calls
+        of its own priority, queued or booked. What "queued, about N s" tells users, and what
+        admission decides on."""
+        requester = requester or REQUESTER.get()
+        ahead = 0
+        for priority in Priority:
+            pending = self._pending(priority)
+            if priority < requester.priority:
+                ahead += sum(pending.values())
+            elif priority == requester.priority:
+                own = pending.pop(requester.user, 0)
+                ahead += own + sum(min(n, own + calls) for n in pending.values())
+        return self._wait(requester.priority, ahead + calls - 1)
 
-    def _wait(self, ahead: int = 0) -> float:
-        pause = self._paused_until - self._clock()
-        return max([pause, *(w.wait(ahead) for w in self._windows), 0.0])
+    def book(self, calls: int, requester: Requester | None = None) -> Booking:
+        """Count `calls` that admitted work of `requester` will make as waiting, from now."""
+        requester = requester or REQUESTER.get()
+        self._booked[requester.priority][requester.user] += calls
+        return Booking(self, requester, calls)
+
+    def unbook(self, requester: Requester, calls: int) -> None:
+        booked = self._booked[requester.priority]
+        booked[requester.user] -= calls
+        if booked[requester.user] <= 0:
+            del booked[requester.user]
 
     async def acquire(self) -> None:
-        self.waiting += 1
+        """Wait for this call's turn and slot (for the current `REQUESTER`)."""
+        requester = REQUESTER.get()
+        for booking in requester.bookings:
+            if booking.budget is self:
+                booking.spend()  # this call was counted as booked: it is real now
+        if requester.deadline is not None and self._clock() >= requester.deadline:
+            raise DeadlinePassed
+        if not self.waiting and self._wait(requester.priority) <= 0:
+            self._record()
+            return
+        self._admit(requester)
+        waiter = _Waiter(requester)
+        users = self._queues[requester.priority]
+        users.setdefault(requester.user, deque()).append(waiter)
+        self._count(+1)
+        self._changed.set()
+        if self._scheduler is None or self._scheduler.done():
+            self._scheduler = asyncio.create_task(self._schedule(), name="mde-budget")
         try:
-            async with self._lock:
-                # Waiting on the clock, not on another task: an Event would not help here.
-                while (wait := self._wait()) > 0:  # noqa: ASYNC110
-                    await asyncio.sleep(wait)
-                for window in self._windows:
-                    window.record()
-        finally:
-            self.waiting -= 1
+            await waiter.granted
+        except BaseException:
+            self._leave(waiter)  # cancelled while waiting (or refused): out of the queue
+            raise
+
+    async def close(self) -> None:
+        """Stop the scheduler; calls still waiting are cancelled with it."""
+        if self._scheduler is not None:
+            self._scheduler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._scheduler
+            self._scheduler = None
+        for users in self._queues.values():
+            for queue in users.values():
+                for waiter in queue:
+                    waiter.granted.cancel()
+            users.clear()
+        self._count(-self.waiting)
+
+    # ------------------------------------------------------------------ the scheduler
+
+    async def _schedule(self) -> None:
+        """Grant calls one at a time, each as soon as its slot is free; sleep in between
+        without holding anything, waking early when the queue or a pause changes."""
+        while self.waiting:
+            self._changed.clear()
+            head = self._next()
+            if head is None:
+                continue  # only expired callers were at the heads: they were refused
+            priority, waiter = head
+            if (wait := self._wait(priority)) > 0:
+                await self._wait_event(self._changed, wait)
+                continue  # look again: someone who goes first may have come
+            self._leave(waiter)
+            self._record()
+            waiter.granted.set_result(None)
+
+    def _next(self) -> tuple[Priority, _Waiter] | None:
+        """The next call to grant: the first priority with callers, the user whose turn it
+        is, their oldest call. Callers past their deadline are refused on the way."""
+        now = self._clock()
+        for priority, users in self._queues.items():
+            while users:
+                waiter = next(iter(users.values()))[0]
+                deadline = waiter.requester.deadline
+                if deadline is not None and now >= deadline:
+                    self._leave(waiter)
+                    waiter.granted.set_exception(DeadlinePassed())
+                    continue
+                return priority, waiter
+        return None
+
+    def _leave(self, waiter: _Waiter) -> None:
+        """Take `waiter` out of its queue; its user's turn passes to the next user."""
+        users = self._queues[waiter.requester.priority]
+        queue = users.get(waiter.requester.user)
+        if queue is None or waiter not in queue:
+            return
+        queue.remove(waiter)
+        self._count(-1)
+        users.pop(waiter.requester.user)
+        if queue:
+            users[waiter.requester.user] = queue  # back of the line for its next call
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    def _admit(self, requester: Requester) -> None:
+        own = len(self._queues[requester.priority].get(requester.user, ()))
+        if (
+            self.waiting >= self.max_waiting
+            or own >= self.max_waiting_per_user
+            or self._total.waiting >= self._total.limit
+        ):
+            raise QueueFull
+
+    def _pending(self, priority: Priority) -> Counter[str]:
+        """Per user, the calls of `priority` waiting or booked."""
+        pending = Counter({user: len(q) for user, q in self._queues[priority].items()})
+        pending.update(self._booked[priority])
+        return pending
+
+    def _count(self, change: int) -> None:
+        self.waiting += change
+        self._total.waiting += change
+
+    def _wait(self, priority: Priority, ahead: int = 0) -> float:
+        pause = self._paused_until - self._clock()
+        reserved = self._reserved if priority is Priority.AUTO else [0] * len(self._windows)
+        waits = (w.wait(ahead, keep_free=r) for w, r in zip(self._windows, reserved, strict=True))
+        return max([pause, *waits, 0.0])
+
+    def _record(self) -> None:
+        for window in self._windows:
+            window.record()
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +372,7 @@ class RetryPolicy:
     attempts: int = 4  # total tries, the first included
     base: float = 0.5
     cap: float = 8.0
-    max_retry_after: float = 90.0  # longer waits are reported to the user, not slept through
+    max_retry_after: float = 30.0  # longer waits are reported to the user, not slept through
 
     def backoff(self, attempt: int) -> float | None:
         """Seconds to wait before try `attempt + 1`, or None when the tries are spent."""

@@ -2,14 +2,20 @@
 
 Validated input in, MDE models out. Batched where MDE allows it: the IPs, host names and ids of
 one message go into bounded OData `or` filters, not one call each. Which endpoint takes which
-hash, and where 404 differs from an empty 200, follows ../shared/reference/mde-api.md §3.
+hash, and where 404 differs from an empty 200, is in docs/mde-api.md.
+
+Rows MDE sends that cannot be read are left out and counted (`Rows.unreadable`): the caller says
+"N records could not be read" instead of reading an empty answer as "MDE knows none", and such
+an answer is never cached, so the next lookup asks MDE again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -26,6 +32,9 @@ MAX_ALERTS_PER_INDICATOR = 50
 # Without advanced hunting, file names are searched in the evidence of recent alerts.
 EVIDENCE_SCAN_WINDOW = timedelta(days=7)
 EVIDENCE_SCAN_LIMIT = 1000
+# What one alert kept from an evidence scan weighs in the cache (measured: about 6 KB with its
+# evidence, parsed).
+ALERT_COST = 6 * 1024
 
 
 log = get_logger(__name__)
@@ -33,60 +42,116 @@ log = get_logger(__name__)
 M = TypeVar("M", bound=BaseModel)
 
 
-def _parsed(model: type[M], rows: Sequence[Any]) -> list[M]:
-    """The rows that are valid `model`s. A malformed row is logged and skipped: one bad record
-    must not cost the answer of the whole tenant."""
+@dataclass(frozen=True, slots=True)
+class Rows(Generic[M]):
+    """The records of an answer that could be read, and how many could not."""
+
+    items: tuple[M, ...] = ()
+    unreadable: int = 0
+
+    def __iter__(self) -> Iterator[M]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def complete(self) -> bool:
+        return not self.unreadable
+
+
+def complete(rows: Rows[Any]) -> bool:
+    return rows.complete
+
+
+@dataclass(frozen=True, slots=True)
+class AlertMatches:
+    """Alerts per value asked for (a file name)."""
+
+    found: dict[str, tuple[Alert, ...]] = field(default_factory=dict)
+    unreadable: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceMatches:
+    """Devices per value asked for (an IP, a host name), and the values matched only loosely
+    (a host-name prefix)."""
+
+    found: dict[str, list[Machine]] = field(default_factory=dict)
+    loose: frozenset[str] = frozenset()
+    unreadable: int = 0
+
+
+def parse_rows(model: type[M], rows: Sequence[Any]) -> Rows[M]:
+    """The rows that are valid `model`s, and how many are not. A malformed row is logged and
+    left out: one bad record must not cost the answer of the whole tenant."""
     parsed: list[M] = []
     for row in rows:
         try:
             parsed.append(model.model_validate(row))
         except ValidationError as exc:
-            log.warning("mde_row_skipped", model=model.__name__, errors=exc.error_count())
-    return parsed
+            log.warning("mde_row_unreadable", model=model.__name__, errors=exc.error_count())
+    return Rows(tuple(parsed), len(rows) - len(parsed))
 
 
-def _one(client: MdeClient, model: type[M], body: Any) -> M:
-    """A single entity; one that cannot be read is MDE's failure, reported as such."""
-    try:
-        return model.model_validate(body)
-    except ValidationError:
-        log.warning("mde_entity_unreadable", model=model.__name__, connector=client.alias)
-        raise MdeUnavailable(
-            client.alias, f"MDE's {model.__name__.lower()} record could not be read"
-        ) from None
+def rows_of(model: type[M], limit: int) -> Callable[[Any], Rows[M]]:
+    """A parser for a collection answer (`{"value": [...]}`): its first `limit` rows."""
+
+    def parse(body: Any) -> Rows[M]:
+        values = body.get("value") if isinstance(body, dict) else None
+        return parse_rows(model, values[:limit] if isinstance(values, list) else [])
+
+    return parse
 
 
-def _machines(rows: Sequence[Any]) -> list[Machine]:
-    return _parsed(Machine, rows)
+def each_row(model: type[M]) -> Callable[[list[Any]], Rows[M]]:
+    """A parser for the rows `MdeClient.collect` gathered."""
+    return lambda rows: parse_rows(model, rows)
 
 
-def _alerts(rows: Sequence[Any]) -> list[Alert]:
-    return _parsed(Alert, rows)
+def one(client: MdeClient, model: type[M]) -> Callable[[Any], M]:
+    """A parser for a single entity; one that cannot be read is MDE's failure, reported as
+    such (and never cached)."""
 
+    def parse(body: Any) -> M:
+        try:
+            return model.model_validate(body)
+        except ValidationError:
+            log.warning("mde_entity_unreadable", model=model.__name__, connector=client.alias)
+            raise MdeUnavailable(
+                client.alias, f"MDE's {model.__name__.lower()} record could not be read"
+            ) from None
 
-def _values(body: Any, limit: int) -> list[Any]:
-    """The rows of a collection answer (`{"value": [...]}`), at most `limit`."""
-    values = body.get("value") if isinstance(body, dict) else None
-    return values[:limit] if isinstance(values, list) else []
+    return parse
 
 
 async def _filtered_machines(
-    client: MdeClient, values: list[str], clause: str, build: Any, per_value: int
-) -> list[Machine]:
+    client: MdeClient,
+    values: list[str],
+    clause: str,
+    build: Callable[[list[str]], str],
+    per_value: int,
+) -> Rows[Machine]:
     """Machines matching `build(chunk)` for every chunk of `values` that fits one filter."""
-    machines: list[Machine] = []
+    items: list[Machine] = []
+    unreadable = 0
     for chunk in query.chunks_for_filter(values, len(clause)):
         rows = await client.collect(
-            "/machines", {"$filter": build(chunk)}, limit=per_value * len(chunk)
+            "/machines",
+            {"$filter": build(chunk)},
+            parse=each_row(Machine),
+            keep=complete,
+            limit=per_value * len(chunk),
         )
-        machines.extend(_machines(rows))
-    return machines
+        items.extend(rows)
+        unreadable += rows.unreadable
+    return Rows(tuple(items), unreadable)
 
 
 # ---------------------------------------------------------------------- devices
 
 
-async def devices_by_ip(client: MdeClient, ips: Sequence[str]) -> dict[str, list[Machine]]:
+async def devices_by_ip(client: MdeClient, ips: Sequence[str]) -> DeviceMatches:
     """Devices whose last local IP is one of `ips`."""
     wanted = list(dict.fromkeys(query.ip(v) for v in ips))
     found: dict[str, list[Machine]] = {ip: [] for ip in wanted}
@@ -100,20 +165,20 @@ async def devices_by_ip(client: MdeClient, ips: Sequence[str]) -> dict[str, list
     for machine in machines:
         if machine.last_ip_address in found:
             found[machine.last_ip_address].append(machine)
-    return found
+    return DeviceMatches(found, unreadable=machines.unreadable)
 
 
-async def devices_at(client: MdeClient, ip: str, at: datetime) -> list[Machine]:
+async def devices_at(client: MdeClient, ip: str, at: datetime) -> Rows[Machine]:
     """Devices that had `ip` within ±15 minutes of `at` (MDE keeps 30 days of this)."""
     address = query.ip(ip)
     moment = at.astimezone(UTC)
     if moment < datetime.now(UTC) - query.FINDBYIP_WINDOW:
-        return []
+        return Rows()
     stamp = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-    # Both values are validated and normalised above: nothing else reaches this path.
-    path = f"/machines/findbyip(ip={query.odata_string(address)},timestamp={stamp})"
-    body = await client.get(path)
-    return _machines(_values(body, MAX_DEVICES_PER_INDICATOR))
+    # Both values are validated and normalised above, and encoded besides.
+    literal = segment(query.odata_string(address), safe="'")
+    path = f"/machines/findbyip(ip={literal},timestamp={segment(stamp, safe=':')})"
+    return await client.get(path, parse=rows_of(Machine, MAX_DEVICES_PER_INDICATOR), keep=complete)
 
 
 def _name_matches(machine: Machine, name: str) -> bool:
@@ -121,12 +186,10 @@ def _name_matches(machine: Machine, name: str) -> bool:
     return dns == name or dns.startswith(name + ".")
 
 
-async def devices_by_hostname(
-    client: MdeClient, names: Sequence[str]
-) -> tuple[dict[str, list[Machine]], set[str]]:
+async def devices_by_hostname(client: MdeClient, names: Sequence[str]) -> DeviceMatches:
     """Devices per host name: exact match first, a prefix match for the names that found
-    nothing. Two calls for any number of names that fit one filter. Also returns the names that
-    were answered by a looser prefix match only."""
+    nothing. Two calls for any number of names that fit one filter. `loose` names were
+    answered by a looser prefix match only."""
     wanted = list(dict.fromkeys(query.hostname_or_prefix(n) for n in names))
     found: dict[str, list[Machine]] = {n: [] for n in wanted}
     exact = await _filtered_machines(
@@ -141,32 +204,31 @@ async def devices_by_hostname(
         if name in found:
             found[name].append(machine)
     missing = [n for n in wanted if not found[n]]
+    if not missing:
+        return DeviceMatches(found, unreadable=exact.unreadable)
+    prefixed = await _filtered_machines(
+        client,
+        missing,
+        "startswith(computerDnsName,'')",
+        lambda chunk: query.any_prefix("computerDnsName", chunk),
+        MAX_DEVICES_PER_INDICATOR,
+    )
     loose: set[str] = set()
-    if missing:
-        prefixed = await _filtered_machines(
-            client,
-            missing,
-            "startswith(computerDnsName,'')",
-            lambda chunk: query.any_prefix("computerDnsName", chunk),
-            MAX_DEVICES_PER_INDICATOR,
-        )
-        for name in missing:
-            candidates = [
-                m for m in prefixed if (m.computer_dns_name or "").lower().startswith(name)
-            ]
-            # `ws-fin-042` is the device `ws-fin-042.corp…`, not `ws-fin-0420`: prefer
-            # whole-label matches, and fall back to any prefix only when there are none.
-            whole = [m for m in candidates if _name_matches(m, name)]
-            found[name] = (whole or candidates)[:MAX_DEVICES_PER_INDICATOR]
-            if candidates and not whole:
-                loose.add(name)
-    return found, loose
+    for name in missing:
+        candidates = [m for m in prefixed if (m.computer_dns_name or "").lower().startswith(name)]
+        # `ws-fin-042` is the device `ws-fin-042.corp…`, not `ws-fin-0420`: prefer whole-label
+        # matches, and fall back to any prefix only when there are none.
+        whole = [m for m in candidates if _name_matches(m, name)]
+        found[name] = (whole or candidates)[:MAX_DEVICES_PER_INDICATOR]
+        if candidates and not whole:
+            loose.add(name)
+    return DeviceMatches(found, frozenset(loose), exact.unreadable + prefixed.unreadable)
 
 
-async def devices_by_ids(client: MdeClient, ids: Sequence[str]) -> list[Machine]:
+async def devices_by_ids(client: MdeClient, ids: Sequence[str]) -> Rows[Machine]:
     wanted = list(dict.fromkeys(query.machine_id(i) for i in ids))
     if not wanted:
-        return []
+        return Rows()
     return await _filtered_machines(
         client, wanted, "id eq ''", lambda chunk: query.any_equal("id", chunk), 1
     )
@@ -178,61 +240,105 @@ async def device(client: MdeClient, key: str) -> Machine:
         valid = query.machine_id(key)
     except InputError:
         valid = query.hostname(key)
-    body = await client.get(f"/machines/{segment(valid)}")
-    return _one(client, Machine, body)
+    return await client.get(f"/machines/{segment(valid)}", parse=one(client, Machine))
 
 
-async def device_alerts(client: MdeClient, machine_id: str) -> list[Alert]:
-    rows = await client.collect(
+async def device_alerts(client: MdeClient, machine_id: str) -> Rows[Alert]:
+    return await client.collect(
         f"/machines/{segment(query.machine_id(machine_id))}/alerts",
+        parse=each_row(Alert),
+        keep=complete,
         limit=MAX_ALERTS_PER_DEVICE,
     )
-    return _alerts(rows)
 
 
 # ---------------------------------------------------------------------- alerts
 
 
-async def alerts_by_ids(client: MdeClient, ids: Sequence[str]) -> list[Alert]:
+async def alerts_by_ids(client: MdeClient, ids: Sequence[str]) -> Rows[Alert]:
     wanted = list(dict.fromkeys(query.alert_id(i) for i in ids))
-    alerts: list[Alert] = []
+    items: list[Alert] = []
+    unreadable = 0
     for chunk in query.chunks_for_filter(wanted, len("id eq ''")):
         rows = await client.collect(
             "/alerts",
             {"$filter": query.any_equal("id", chunk), "$expand": "evidence"},
+            parse=each_row(Alert),
+            keep=complete,
             limit=len(chunk),
         )
-        alerts.extend(_alerts(rows))
-    return alerts
+        items.extend(rows)
+        unreadable += rows.unreadable
+    return Rows(tuple(items), unreadable)
 
 
-async def ip_alerts(client: MdeClient, ip: str) -> list[Alert]:
-    body = await client.get(f"/ips/{segment(query.ip(ip))}/alerts")
-    return _alerts(_values(body, MAX_ALERTS_PER_INDICATOR))
+async def _alerts(client: MdeClient, path: str) -> Rows[Alert]:
+    return await client.get(path, parse=rows_of(Alert, MAX_ALERTS_PER_INDICATOR), keep=complete)
 
 
-async def domain_alerts(client: MdeClient, domain: str) -> list[Alert]:
-    body = await client.get(f"/domains/{segment(query.hostname(domain))}/alerts")
-    return _alerts(_values(body, MAX_ALERTS_PER_INDICATOR))
+async def _machines(client: MdeClient, path: str) -> Rows[Machine]:
+    return await client.get(path, parse=rows_of(Machine, MAX_DEVICES_PER_INDICATOR), keep=complete)
 
 
-async def domain_devices(client: MdeClient, domain: str) -> list[Machine]:
-    body = await client.get(f"/domains/{segment(query.hostname(domain))}/machines")
-    return _machines(_values(body, MAX_DEVICES_PER_INDICATOR))
+async def ip_alerts(client: MdeClient, ip: str) -> Rows[Alert]:
+    return await _alerts(client, f"/ips/{segment(query.ip(ip))}/alerts")
 
 
-async def alerts_with_file_name(client: MdeClient, name: str) -> list[Alert]:
-    """Alerts of the last `EVIDENCE_SCAN_WINDOW` whose evidence names the file (no hunting)."""
-    wanted = query.file_name(name).lower()
+async def domain_alerts(client: MdeClient, domain: str) -> Rows[Alert]:
+    return await _alerts(client, f"/domains/{segment(query.hostname(domain))}/alerts")
+
+
+async def domain_devices(client: MdeClient, domain: str) -> Rows[Machine]:
+    return await _machines(client, f"/domains/{segment(query.hostname(domain))}/machines")
+
+
+async def alerts_with_file_names(client: MdeClient, names: Sequence[str]) -> AlertMatches:
+    """Per file name, the alerts of the last `EVIDENCE_SCAN_WINDOW` whose evidence names it
+    (without advanced hunting). One scan serves every name asked for at once; only what each
+    name keeps of it is cached (under the name, so a later lookup reuses it), never the scan."""
+    wanted = list(dict.fromkeys(query.file_name(n).lower() for n in names))
+    kept: dict[str, Rows[Alert]] = {}
+    scan: dict[str, Rows[Alert]] | None = None
+
+    async def scanned() -> dict[str, Rows[Alert]]:
+        nonlocal scan
+        if scan is None:
+            scan = await _scan_evidence(client, wanted)
+        return scan
+
+    for name in wanted:
+
+        async def load(name: str = name) -> Rows[Alert]:
+            return (await scanned())[name]
+
+        kept[name] = await client.derive(
+            ("alerts_with_file_name", name),
+            load,
+            cost=lambda rows: ALERT_COST * max(1, len(rows)),
+            keep=complete,
+        )
+    # The names share one scan: its unreadable rows are counted once.
+    unreadable = max((rows.unreadable for rows in kept.values()), default=0)
+    return AlertMatches({name: rows.items for name, rows in kept.items()}, unreadable)
+
+
+async def _scan_evidence(client: MdeClient, names: Sequence[str]) -> dict[str, Rows[Alert]]:
     since = (datetime.now(UTC) - EVIDENCE_SCAN_WINDOW).strftime("%Y-%m-%dT%H:%M:%SZ")
-    rows = await client.collect(
+    raw = await client.collect_uncached(
         "/alerts",
         {"$filter": f"alertCreationTime ge {since}", "$expand": "evidence"},
         limit=EVIDENCE_SCAN_LIMIT,
         page_size=500,
     )
-    alerts = _alerts(rows)
-    return [a for a in alerts if _names_file(a, wanted)][:MAX_ALERTS_PER_INDICATOR]
+    # A thousand alerts with their evidence: parsed in a thread (CPU alone).
+    alerts = await asyncio.to_thread(parse_rows, Alert, raw)
+    return {
+        name: Rows(
+            tuple(a for a in alerts if _names_file(a, name))[:MAX_ALERTS_PER_INDICATOR],
+            alerts.unreadable,
+        )
+        for name in names
+    }
 
 
 def _names_file(alert: Alert, lower_name: str) -> bool:
@@ -250,22 +356,17 @@ async def file_profile(client: MdeClient, sha1_or_sha256: str) -> FileInfo | Non
     if kind == "md5":
         raise InputError("MDE file profiles take SHA-1 or SHA-256, not MD5")
     try:
-        body = await client.get(f"/files/{value}")
+        return await client.get(f"/files/{segment(value)}", parse=one(client, FileInfo))
     except MdeNotFound:
         return None
-    return _one(client, FileInfo, body)
 
 
-async def file_alerts(client: MdeClient, sha1: str) -> list[Alert]:
-    value = _sha1(sha1)
-    body = await client.get(f"/files/{value}/alerts")
-    return _alerts(_values(body, MAX_ALERTS_PER_INDICATOR))
+async def file_alerts(client: MdeClient, sha1: str) -> Rows[Alert]:
+    return await _alerts(client, f"/files/{segment(_sha1(sha1))}/alerts")
 
 
-async def file_devices(client: MdeClient, sha1: str) -> list[Machine]:
-    value = _sha1(sha1)
-    body = await client.get(f"/files/{value}/machines")
-    return _machines(_values(body, MAX_DEVICES_PER_INDICATOR))
+async def file_devices(client: MdeClient, sha1: str) -> Rows[Machine]:
+    return await _machines(client, f"/files/{segment(_sha1(sha1))}/machines")
 
 
 def _sha1(value: str) -> str:
@@ -279,8 +380,8 @@ def _sha1(value: str) -> str:
 
 
 async def _hunt(client: MdeClient, hunt: Hunt, value: str) -> list[dict[str, Any]]:
-    body = await client.hunt(hunting.render(hunt, value))
-    return list(_one(client, HuntingResult, body).results)
+    result = await client.hunt(hunting.render(hunt, value), parse=one(client, HuntingResult))
+    return list(result.results)
 
 
 async def hunt_external_ip(client: MdeClient, ip: str) -> list[str]:

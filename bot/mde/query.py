@@ -55,10 +55,16 @@ def chunks_for_filter(values: list[str], clause_chars: int) -> list[list[str]]:
 
 
 def ip(value: str) -> str:
+    """An IPv4 or IPv6 address in its compressed form. IPv6 zone ids (`fe80::1%eth0`) are
+    refused: an interface name means nothing to MDE, and the `%` would start an escape (and
+    whatever follows it a query string) in the URL paths the address goes into."""
     try:
-        return ipaddress.ip_address(value).compressed
+        address = ipaddress.ip_address(value)
     except ValueError:
         raise InputError(f"{value!r} is not an IP address") from None
+    if "%" in value or getattr(address, "scope_id", None):
+        raise InputError(f"{value!r} is not an IP address MDE knows (it names a zone)")
+    return address.compressed
 
 
 # Addresses that only exist inside a network. Python's `is_private` also counts documentation

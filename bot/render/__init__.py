@@ -7,6 +7,7 @@ defanged, and every block is within Slack's limits (`kit`).
 
 from bot.render.kit import Message
 from bot.render.messages import (
+    busy_message,
     check_message,
     device_details_message,
     error_message,
@@ -21,6 +22,7 @@ from bot.render.messages import (
 
 __all__ = [
     "Message",
+    "busy_message",
     "check_message",
     "device_details_message",
     "error_message",

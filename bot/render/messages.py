@@ -82,6 +82,11 @@ def _footer(report: Report) -> Block:
         parts.append(f"{plural(len(report.indicators), 'indicator')} looked up")
     if report.dropped:
         parts.append(f"{report.dropped} more not looked up (per-message limit)")
+    if report.deferred:
+        parts.append(
+            f"{report.deferred} more not looked up: MDE's call budget is booked for now"
+            " (ask about them again later)"
+        )
     parts.append(plural(len(report.connectors), "tenant"))
     if report.demo:
         parts.append("demo data from the embedded MDE simulator")
@@ -248,6 +253,16 @@ def progress_message(indicators: int, tenants: int, queued_for: float) -> Messag
     if queued_for >= 1:
         text += f" MDE's call budget is used up for now: queued, about {queued_for:.0f} s."
     return Message(notification(text), [section(escape(text))])
+
+
+def busy_message(indicators: int) -> Message:
+    """Nothing was looked up: MDE's call budget could not serve it before the answer expires."""
+    text = (
+        f"{WARNING} Not looked up: MDE's call budget is booked by the lookups already waiting, "
+        f"and {plural(indicators, 'indicator')} would wait longer than an answer can be posted."
+    )
+    hint = "Try again in a few minutes, or ask about fewer indicators at once."
+    return Message(notification(text), [section(f"{escape(text)}\n{escape(hint)}")])
 
 
 def nothing_to_look_up_message() -> Message:

@@ -40,9 +40,10 @@ class BotSettings(BaseSettings):
     # DNS suffixes of internal names: `ws1.corp.contoso.com` is a host name, not a domain.
     internal_domains: CsvList = Field(default_factory=list)
     max_indicators: int = Field(default=50, ge=1, le=500)
-    # How long MDE answers are reused (seconds; 0 turns the cache off) and how many are kept.
+    # How long MDE answers are reused (seconds; 0 turns the cache off) and how much memory they
+    # may take, per connector (MB, by their size on the wire times what parsing adds).
     cache_ttl: float = Field(default=300.0, ge=0)
-    cache_size: int = Field(default=2048, ge=1)
+    cache_mb: float = Field(default=64.0, gt=0)
     # MDE's limits, counted client-side per connector: calls per "minute" and per "hour", and
     # hunting calls per "minute". The window can be shortened for load tests (60 → 6 makes
     # 100 calls per 6 s and 1,500 per 6 min); the hour is always 60 of them.

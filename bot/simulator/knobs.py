@@ -39,12 +39,17 @@ class AppRegistration:
 @dataclass
 class Fault:
     """One forced answer to an API call: `status` (with `Retry-After` if given, and MDE's error
-    `code`, derived from the status when empty), after hanging `hang` seconds first."""
+    `code`, derived from the status when empty), after hanging `hang` seconds first.
+
+    `retry_after` as a number is sent as whole seconds; as a string, verbatim (what a proxy
+    might send: `inf`, an HTTP date, garbage). `oversize` > 0 answers 200 with a JSON body of
+    about that many bytes instead (a runaway answer)."""
 
     status: int = 500
-    retry_after: float | None = None
+    retry_after: float | str | None = None
     hang: float = 0.0
     code: str = ""
+    oversize: int = 0
 
 
 @dataclass

@@ -159,6 +159,11 @@ class Simulator:
         """The token endpoint answers 503 for `seconds`."""
         self.knobs.token_down_until = time.monotonic() + seconds
 
+    def revoke_tokens(self) -> None:
+        """Every access token issued so far is refused from now on (401), as Entra's are after
+        a revocation or a change of the app's roles; new ones work."""
+        self._mint.revoke_all()
+
     def register(self, app: AppRegistration) -> AppRegistration:
         self.apps.append(app)
         return app
@@ -296,8 +301,12 @@ class Simulator:
         if fault is None:
             return None
         await self._sleep(fault.hang)
+        if fault.oversize:
+            return web.json_response({"value": [], "padding": "x" * fault.oversize})
         headers = {}
-        if fault.retry_after is not None:
+        if isinstance(fault.retry_after, str):
+            headers["Retry-After"] = fault.retry_after
+        elif fault.retry_after is not None:
             headers["Retry-After"] = str(max(1, math.ceil(fault.retry_after)))
         if fault.status == 429:
             self.calls["429"] += 1

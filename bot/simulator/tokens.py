@@ -41,6 +41,11 @@ class TokenMint:
     def __init__(self, lifetime: int = 3599) -> None:
         self._key = secrets.token_bytes(32)
         self.lifetime = lifetime
+        self._serial = 0  # each token's `uti`, in issue order
+        self._revoked_through = 0  # tokens up to this serial are refused
+
+    def revoke_all(self) -> None:
+        self._revoked_through = self._serial
 
     def mint(
         self,
@@ -53,7 +58,9 @@ class TokenMint:
     ) -> str:
         """A signed token; `lifetime` (seconds, default the mint's) may be negative: expired."""
         now = int(time.time())
+        self._serial += 1
         payload: dict[str, Any] = {
+            "uti": str(self._serial),
             "aud": audience,
             "iss": f"https://sts.windows.net/{tenant_id}/",
             "idp": f"https://sts.windows.net/{tenant_id}/",
@@ -72,7 +79,7 @@ class TokenMint:
         return f"{header}.{body}.{_b64(signature)}"
 
     def verify(self, token: str) -> dict[str, Any] | None:
-        """The claims of a token this mint issued and that has not expired, else None."""
+        """The claims of a token this mint issued, not revoked and not expired, else None."""
         try:
             header, body, signature = token.split(".")
             expected = hmac.new(self._key, f"{header}.{body}".encode(), hashlib.sha256).digest()
@@ -81,6 +88,6 @@ class TokenMint:
             claims: dict[str, Any] = json.loads(_unb64(body))
         except ValueError:
             return None
-        if not isinstance(claims, dict):
+        if not isinstance(claims, dict) or int(claims.get("uti", 0)) <= self._revoked_through:
             return None
         return claims if claims.get("exp", 0) > time.time() else None
