@@ -17,17 +17,13 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-)
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import UNEXPECTED_HINT, BotError, new_reference
 from bot.logs import get_logger
 from bot.render import Message, error_message
-from bot.replies import Replies, ReplyError
+from bot.replies import SLACK_RETRIES, Replies, ReplyError, slack_error
 from bot.settings import SlackSettings
 
 log = get_logger(__name__)
@@ -44,15 +40,13 @@ VERIFIED = "mde_request_verified"
 
 
 def build_web_client(slack: SlackSettings, session: aiohttp.ClientSession) -> AsyncWebClient:
-    """The Slack Web API client: our one session, 429s retried after Retry-After."""
+    """The Slack Web API client: our one session, Slack's one retry policy (`SLACK_RETRIES`:
+    never a request whose delivery is unknown)."""
     return AsyncWebClient(
         token=slack.bot_token.get_secret_value(),
         base_url=slack.api_url,
         session=session,
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-        ],
+        retry_handlers=list(SLACK_RETRIES),
     )
 
 
@@ -89,17 +83,11 @@ def build_bolt_app(slack: SlackSettings, client: AsyncWebClient, replies: Replie
 NOT_IN_CHANNEL = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
 
 
-def _slack_error(error: SlackApiError) -> str:
-    response = error.response
-    data = response.data if response is not None else {}
-    return str(data.get("error", "")) if isinstance(data, dict) else ""
-
-
 def user_facing(error: Exception) -> tuple[Message, str | None]:
     """What the user sees for `error`, and the reference id logged with unexpected ones."""
     if isinstance(error, BotError):
         return error_message(error.message, error.hint), None
-    if isinstance(error, SlackApiError) and _slack_error(error) == "ratelimited":
+    if isinstance(error, SlackApiError) and slack_error(error) == "ratelimited":
         return (
             error_message(
                 "Slack is rate-limiting the bot right now, so the answer could not be posted.",
@@ -107,7 +95,7 @@ def user_facing(error: Exception) -> tuple[Message, str | None]:
             ),
             None,
         )
-    if isinstance(error, SlackApiError) and _slack_error(error) in NOT_IN_CHANNEL:
+    if isinstance(error, SlackApiError) and slack_error(error) in NOT_IN_CHANNEL:
         return (
             error_message(
                 "I can't post in this channel.", "Invite me with /invite @mde and try again."
@@ -139,11 +127,11 @@ async def handle_error(
             return
         event = body.get("event")
         if isinstance(event, Mapping) and event.get("channel") and event.get("ts"):
-            await client.chat_postMessage(
+            await replies.post(
+                client,
                 channel=str(event["channel"]),
                 thread_ts=str(event.get("thread_ts") or event["ts"]),
-                text=message.text,
-                blocks=message.blocks,
+                message=message,
             )
     except (SlackApiError, ReplyError, aiohttp.ClientError, TimeoutError) as exc:
         log.warning("error_reply_failed", error=type(exc).__name__, reference=reference)

@@ -2,7 +2,9 @@
 
 It plays both sides of Slack:
 - the Web API the bot calls (`/api/{method}`) and the `response_url` receiver
-  (`/response/{token}`), recording everything the bot sends;
+  (`/response/{token}`), recording everything the bot sends, and refusing messages Slack would
+  refuse (`refusal`: more than 50 blocks, a section over 3,000 characters, more than Slack's
+  total of text; `invalid_blocks` or `msg_blocks_too_long`);
 - the sender of requests to the bot: slash commands, events and button clicks, signed with the
   signing secret exactly as Slack signs them (`v0=` HMAC-SHA256 over `v0:{ts}:{body}`).
 """
@@ -26,6 +28,34 @@ from slack_sdk.signature import SignatureVerifier
 BOT_USER_ID = "UMDEBOT01"
 BOT_ID = "BMDEBOT01"
 TEAM_ID = "T0INCIDENT"
+# Slack refuses a message whose blocks hold more text than about this in all (each block within
+# its own limits): `msg_blocks_too_long`.
+TOTAL_BLOCK_TEXT = 13_000
+
+
+def _texts(node: Any) -> list[str]:
+    if isinstance(node, Mapping):
+        own = [node["text"]] if isinstance(node.get("text"), str) else []
+        return own + [t for v in node.values() for t in _texts(v)]
+    if isinstance(node, list):
+        return [t for item in node for t in _texts(item)]
+    return []
+
+
+def refusal(payload: Mapping[str, Any]) -> str | None:
+    """The error Slack would answer a message with, or None when it would take it."""
+    blocks = payload.get("blocks")
+    if not blocks:
+        return None
+    if not isinstance(blocks, list) or len(blocks) > 50:
+        return "invalid_blocks"
+    for block in blocks:
+        text = block.get("text") if isinstance(block, Mapping) else None
+        if isinstance(text, Mapping) and len(str(text.get("text", ""))) > 3000:
+            return "invalid_blocks"  # a section's text (headers allow far less)
+    if sum(len(t) for t in _texts(blocks)) > TOTAL_BLOCK_TEXT:
+        return "msg_blocks_too_long"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +90,15 @@ class SlackStandIn:
     signing_secret: str
     posts: list[Post] = field(default_factory=list)
     rate_limit_next: dict[str, int] = field(default_factory=dict)  # method → 429s to answer
+    # Method (or "response_url") → error codes to refuse the next posts with, one each ("":
+    # take that one).
+    refuse_next: dict[str, list[str]] = field(default_factory=dict)
+    # Method (or "response_url") → posts to accept and then leave unconfirmed: the connection
+    # is dropped (Web API) or the answer comes after `slow_seconds` (response_url).
+    unconfirmed_next: dict[str, int] = field(default_factory=dict)
+    slow_seconds: float = 15.0
+    threads_lose_next: int = 0  # thread posts accepted but then lost (not in the thread)
+    threads: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     usergroups: dict[str, list[str]] = field(default_factory=dict)
     uploads: list[bytes] = field(default_factory=list)  # file contents sent to the upload URL
     base_url: str = ""
@@ -138,8 +177,44 @@ class SlackStandIn:
             return web.json_response(
                 {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}
             )
+        if code := self._refused(method, payload):
+            self._record(Post("api-refused", method, payload))
+            return web.json_response({"ok": False, "error": code})
         self._record(Post("api", method, payload))
-        return web.json_response(self._answer(method, payload))
+        answer = self._answer(method, payload)
+        if method == "chat.postMessage":
+            self._keep_in_thread(payload, str(answer["ts"]))
+        if self._unconfirmed(method):
+            assert request.transport is not None
+            request.transport.close()  # accepted, but the caller never hears so
+        return web.json_response(answer)
+
+    def _refused(self, method: str, payload: Mapping[str, Any]) -> str | None:
+        if (queued := self.refuse_next.get(method)) and (code := queued.pop(0)):
+            return code
+        return refusal(payload) if method in {"chat.postMessage", "chat.update"} else None
+
+    def _unconfirmed(self, method: str) -> bool:
+        if self.unconfirmed_next.get(method, 0) > 0:
+            self.unconfirmed_next[method] -= 1
+            return True
+        return False
+
+    def _keep_in_thread(self, payload: Mapping[str, Any], ts: str) -> None:
+        if self.threads_lose_next > 0:
+            self.threads_lose_next -= 1
+            return
+        thread = str(payload.get("thread_ts") or ts)
+        self.threads.setdefault((str(payload.get("channel")), thread), []).append(
+            {
+                "type": "message",
+                "ts": ts,
+                "thread_ts": thread,
+                "bot_id": BOT_ID,
+                "text": payload.get("text", ""),
+                "metadata": payload.get("metadata"),
+            }
+        )
 
     def _answer(self, method: str, payload: Mapping[str, Any]) -> dict[str, Any]:
         ts = f"{int(time.time())}.{next(self._ts):06d}"
@@ -171,6 +246,12 @@ class SlackStandIn:
             "usergroups.users.list": {
                 "ok": True,
                 "users": self.usergroups.get(str(payload.get("usergroup", "")), []),
+            },
+            "conversations.replies": {
+                "ok": True,
+                "messages": self.threads.get(
+                    (str(payload.get("channel")), str(payload.get("ts"))), []
+                ),
             },
         }
         return canned.get(method, {"ok": False, "error": "unknown_method"})
@@ -211,7 +292,14 @@ class SlackStandIn:
         return [p.method for p in self.posts if p.via == "socket"]
 
     async def _response_url(self, request: web.Request) -> web.Response:
-        self._record(Post("response_url", request.match_info["token"], await request.json()))
+        payload = await request.json()
+        token = request.match_info["token"]
+        if code := self._refused("response_url", payload) or refusal(payload):
+            self._record(Post("response_url-refused", token, payload))
+            return web.Response(status=400, text=code)
+        self._record(Post("response_url", token, payload))
+        if self._unconfirmed("response_url"):
+            await asyncio.sleep(self.slow_seconds)  # accepted; the answer comes late
         return web.Response(text="ok")
 
     # ------------------------------------------------------------------ what was posted

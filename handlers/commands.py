@@ -61,7 +61,7 @@ async def answer(
         progress = render.progress_message(
             len(indicators), len(enrichment.clients(tenants)), admission.wait
         )
-        await services.replies.respond(body, progress)
+        await services.replies.note(body, progress)
         report = await enrichment.lookup(
             admission.extraction, tenants=tenants, at=command.at, deferred=admission.deferred
         )

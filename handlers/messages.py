@@ -55,29 +55,23 @@ async def reply(message: dict[str, Any], services: Services, client: AsyncWebCli
     if admission.refused:
         # Said once per channel in a while: a flood of pastes gets one note, not one each.
         if services.busy_notes.allow(channel):
-            await post(client, message, render.busy_message(admission.deferred))
+            await post(services, client, message, render.busy_message(admission.deferred))
         return
     with admission.booked():
         report = await enrichment.lookup(admission.extraction, deferred=admission.deferred)
     if not (report.worth_posting or services.settings.post_when_nothing_found):
         return
-    audience = Audience(channel)
-    await post(
-        client,
-        message,
-        render.report_message(report, report_id=services.remember(report, audience)),
-    )
+    report_id = services.remember(report, Audience(channel))
+    answer = render.report_message(report, report_id=report_id)
+    await post(services, client, message, answer)
 
 
-async def post(client: AsyncWebClient, message: dict[str, Any], answer: Message) -> None:
+async def post(
+    services: Services, client: AsyncWebClient, message: dict[str, Any], answer: Message
+) -> None:
     """`answer` in the message's thread."""
-    await client.chat_postMessage(
-        channel=str(message["channel"]),
-        thread_ts=thread_ts(message),
-        text=answer.text,
-        blocks=answer.blocks,
-        unfurl_links=False,
-        unfurl_media=False,
+    await services.replies.post(
+        client, channel=str(message["channel"]), thread_ts=thread_ts(message), message=answer
     )
 
 

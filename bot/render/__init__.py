@@ -18,6 +18,7 @@ from bot.render.messages import (
     refusal_message,
     report_message,
     summary_line,
+    summary_message,
 )
 
 __all__ = [
@@ -33,4 +34,5 @@ __all__ = [
     "refusal_message",
     "report_message",
     "summary_line",
+    "summary_message",
 ]

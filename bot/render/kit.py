@@ -6,6 +6,7 @@ characters, 10 fields of 2000, 10 context elements, button text 75, button value
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,6 +26,11 @@ MAX_BUTTON_TEXT = 75
 MAX_ACTIONS = 25
 MAX_BUTTON_URL = 3000
 MAX_NOTIFICATION_TEXT = 300  # far below Slack's 40,000: it is one line on a lock screen
+# The whole message: Slack refuses one whose blocks hold more than about 13,000 characters of
+# text in all (`msg_blocks_too_long`), each block within its own limits; and the bot keeps the
+# payload itself small (button values and URLs count there, not in the text).
+MAX_MESSAGE_TEXT = 12_000
+MAX_MESSAGE_BYTES = 40_000
 
 SEVERITY_EMOJI = {
     ocsf.SeverityId.CRITICAL: "🟣",
@@ -41,6 +47,8 @@ WARNING = "⚠️"
 class Message:
     text: str  # the notification and fallback text: mrkdwn, escaped, one line
     blocks: list[Block]
+    # What to post instead when Slack refuses this message (None: its text alone).
+    smaller: Message | None = None
 
     def as_response(self) -> dict[str, Any]:
         return {"text": self.text, "blocks": self.blocks}
@@ -123,11 +131,42 @@ def notification(text: str) -> str:
     return clip(escape(text), MAX_NOTIFICATION_TEXT)
 
 
+def text_size(node: Any) -> int:
+    """The characters of text (mrkdwn and plain) in a block or blocks, as Slack counts them
+    against a message's total."""
+    if isinstance(node, dict):
+        own = len(node["text"]) if isinstance(node.get("text"), str) else 0
+        return own + sum(text_size(v) for v in node.values())
+    if isinstance(node, list):
+        return sum(text_size(item) for item in node)
+    return 0
+
+
 def fit(blocks: list[Block], overflow: Block) -> list[Block]:
-    """At most MAX_BLOCKS blocks; when cut, the last one says so."""
-    if len(blocks) <= MAX_BLOCKS:
+    """At most MAX_BLOCKS blocks, MAX_MESSAGE_TEXT characters of text and MAX_MESSAGE_BYTES of
+    JSON; when cut, the last block kept says so (`overflow`)."""
+    sizes = [(text_size(b), len(json.dumps(b, ensure_ascii=False))) for b in blocks]
+    if (
+        len(blocks) <= MAX_BLOCKS
+        and sum(t for t, _ in sizes) <= MAX_MESSAGE_TEXT
+        and sum(b for _, b in sizes) <= MAX_MESSAGE_BYTES
+    ):
         return blocks
-    return [*blocks[: MAX_BLOCKS - 1], overflow]
+    text = text_size(overflow)
+    size = len(json.dumps(overflow, ensure_ascii=False))
+    kept: list[Block] = []
+    for block, (block_text, block_size) in zip(blocks, sizes, strict=True):
+        text, size = text + block_text, size + block_size
+        if len(kept) == MAX_BLOCKS - 1 or text > MAX_MESSAGE_TEXT or size > MAX_MESSAGE_BYTES:
+            break
+        kept.append(block)
+    return [*kept, overflow]
+
+
+def link(url: str, label: str) -> str:
+    """A mrkdwn link to one of the bot's own URLs (`safe_url`), its label escaped; `|` would
+    end the label early."""
+    return f"<{url}|{escape(label).replace('|', '¦')}>"
 
 
 def plural(n: int, noun: str, nouns: str | None = None) -> str:

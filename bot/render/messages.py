@@ -29,8 +29,10 @@ from bot.render.kit import (
     divider,
     fields,
     fit,
+    link,
     notification,
     plural,
+    safe_url,
     section,
     severity_emoji,
 )
@@ -139,7 +141,25 @@ def report_message(
             blocks += [file_card(f) for f in connector.files[:3]]
         blocks += _notes(connector, name_tenant=len(report.connectors) > 1)
     overflow = context(["More than fits in one message: open the devices in Defender"])
-    return Message(notification(summary), fit(blocks, overflow))
+    return Message(notification(summary), fit(blocks, overflow), summary_message(report))
+
+
+MAX_SUMMARY_LINKS = 10
+
+
+def summary_message(report: Report) -> Message:
+    """The smallest useful answer, posted when Slack refuses the full one: the summary line,
+    a Defender link per device, and a word on why."""
+    lines = [f"*{escape(summary_line(report))}*"]
+    for connector in report.connectors:
+        for result in connector.devices:
+            uid = result.device.uid
+            if uid and safe_url(url := connector.device_url(uid)):
+                label = f"{device_label(result.device)} · {connector.alias}"
+                lines.append(link(url, label))
+    lines = lines[: MAX_SUMMARY_LINKS + 1]
+    lines.append("_The full answer was too large for Slack to show: open the devices in Defender._")
+    return Message(notification(summary_line(report)), [section("\n".join(lines))])
 
 
 def device_details_message(report: Report) -> Message:
@@ -189,7 +209,7 @@ def device_details_message(report: Report) -> Message:
         )
         blocks.insert(0, section(f"*{escape(summary)}*"))
     overflow = context(["More than fits in one message"])
-    return Message(notification(summary), fit(blocks, overflow))
+    return Message(notification(summary), fit(blocks, overflow), summary_message(report))
 
 
 def _step(ok: bool | None) -> str:
