@@ -198,3 +198,73 @@ def build_web_app(app: AsyncApp, health: HealthCheck, signing_secret: str) -> we
 
     web_app.router.add_get(HEALTH_PATH, healthz)
     return web_app
+
+
+class _Refused(asyncio.Protocol):
+    """A connection over the cap: closed at once, its file descriptor freed."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport.close()
+
+
+class _Counted(asyncio.Protocol):
+    """aiohttp's protocol for one connection, counted from the moment it is accepted until it
+    is lost (aiohttp's own count starts later: a burst of connections would all get in)."""
+
+    def __init__(self, inner: asyncio.Protocol, site: GuardedSite) -> None:
+        self._inner = inner
+        self._site = site
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._inner.connection_made(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._site.connections -= 1
+        self._inner.connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        self._inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self._inner.eof_received()
+
+    def pause_writing(self) -> None:
+        self._inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self._inner.resume_writing()
+
+
+class GuardedSite(web.BaseSite):
+    """A TCP site that holds at most `max_connections` connections at once: beyond them a
+    new connection is closed as soon as it is accepted, so a crowd of slow clients cannot use
+    up the process's file descriptors. (The runner's keep-alive timeout closes a connection
+    whose request headers do not arrive in time; `verify_signature` bounds the body.)"""
+
+    def __init__(
+        self, runner: web.BaseRunner, host: str, port: int, *, max_connections: int
+    ) -> None:
+        super().__init__(runner)
+        self._bind = (host, port)
+        self._max_connections = max_connections
+        self.connections = 0
+
+    @property
+    def name(self) -> str:
+        host, port = self._bind
+        return f"http://{host}:{port}"
+
+    def _protocol(self) -> asyncio.Protocol:
+        server = self._runner.server
+        assert server is not None  # the runner is set up before its sites start
+        if self.connections >= self._max_connections:
+            return _Refused()
+        self.connections += 1
+        return _Counted(server(), self)
+
+    async def start(self) -> None:
+        await super().start()
+        host, port = self._bind
+        self._server = await asyncio.get_running_loop().create_server(
+            self._protocol, host, port, backlog=self._backlog
+        )

@@ -28,7 +28,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import Access, Seen, Throttle
-from bot.app import build_bolt_app, build_web_app, build_web_client, handle_error
+from bot.app import GuardedSite, build_bolt_app, build_web_app, build_web_client, handle_error
 from bot.cache import TtlCache
 from bot.errors import ConfigError, InputError
 from bot.inflight import InFlight
@@ -304,8 +304,12 @@ async def serve_slack(
             return False
         return socket is None or bool(await socket.client.is_connected())
 
+    # The keep-alive timeout also bounds how long a connection may take to send a request's
+    # headers (aiohttp closes a connection that is idle or still reading headers then).
     runner = web.AppRunner(
-        build_web_app(app, healthy, slack.signing_secret.get_secret_value()), access_log=None
+        build_web_app(app, healthy, slack.signing_secret.get_secret_value()),
+        access_log=None,
+        keepalive_timeout=settings.http_header_timeout,
     )
     await runner.setup()
     try:
@@ -320,7 +324,7 @@ async def serve_slack(
                 ) from None
             log.info("socket_mode_connected")
         listen_port = settings.port if port is None else port
-        site = web.TCPSite(runner, host, listen_port)
+        site = GuardedSite(runner, host, listen_port, max_connections=settings.http_max_connections)
         try:
             await site.start()
         except OSError as exc:

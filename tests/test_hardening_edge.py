@@ -4,6 +4,8 @@ from the wrong workspace does nothing, and says nothing (hardening issue, findin
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -293,3 +295,50 @@ def test_a_throttle_allows_a_few_events_per_key_in_a_window() -> None:
     assert not throttle.allow("U1")
     now[0] += 0.2  # the first two left the window
     assert [throttle.allow("U1") for _ in range(3)] == [True, True, False]
+
+
+# ---------------------------------------------------------------------- slow clients (finding 14)
+
+
+async def trickle(host: str, port: int, until: float) -> float | None:
+    """Open a connection and send request headers a byte at a time; how long until the server
+    closed it (None: still open at `until` seconds)."""
+    reader, writer = await asyncio.open_connection(host, port)
+    started = time.monotonic()
+    head = b"POST /slack/events HTTP/1.1\r\nHost: bot\r\nX-Padding: " + b"a" * 200
+    try:
+        for byte in head:
+            writer.write(bytes([byte]))
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(0.05):
+                    if await reader.read(1) == b"":
+                        return time.monotonic() - started
+            if time.monotonic() - started > until:
+                return None
+        return None
+    except (ConnectionError, OSError):
+        return time.monotonic() - started
+    finally:
+        writer.close()
+
+
+async def test_slow_clients_are_cut_off_and_capped(
+    simulator: Simulator, slack: SlackStandIn
+) -> None:
+    """Before: 400 connections trickling headers were all held for 60 s, near the process's
+    1,000 file descriptors. Now a connection whose headers do not arrive in time is closed,
+    and beyond the cap new connections are closed on arrival."""
+    settings = bot_settings(http_header_timeout=0.5, http_max_connections=4)
+    async with open_stack(simulator, slack, settings) as stack:
+        host, port = stack.url.split("//")[1].split("/")[0].split(":")
+        held = await asyncio.gather(*(trickle(host, int(port), until=5.0) for _ in range(10)))
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(stack.url.replace("/slack/events", "/healthz")) as health,
+        ):
+            assert health.status == 200  # the bot still serves once they are gone
+
+    assert all(seconds is not None for seconds in held)  # none was held to the end
+    cut_at_once = [s for s in held if s is not None and s < 0.3]
+    assert len(cut_at_once) >= 6  # over the cap of 4: closed on arrival
+    assert max(s for s in held if s is not None) < 3.0  # the rest: after the header timeout

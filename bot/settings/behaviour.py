@@ -52,6 +52,10 @@ class BotSettings(BaseSettings):
     mde_hunting_calls_per_minute: int = Field(default=45, ge=1)
     mde_rate_window: float = Field(default=60.0, gt=0)
     mde_call_timeout: float = Field(default=20.0, gt=0)  # seconds per MDE call
+    # The HTTP server: seconds a connection may take to send a request's headers (and may stay
+    # idle between requests), and how many connections it holds at once.
+    http_header_timeout: float = Field(default=15.0, gt=0)
+    http_max_connections: int = Field(default=256, ge=1)
 
     @classmethod
     def embedded(cls) -> BotSettings:
