@@ -9,7 +9,7 @@ run writes `latest-quick.*`, a partial one (`--only`, `--skip`) `latest-partial.
     1 ack          bench.ack          5 faults       bench.faults
     2 end to end   bench.e2e          6 extraction   bench.extraction (another module's run())
     3 API economy  bench.economy      7 memory       bench.memory
-    4 budget       bench.budget
+    4 budget       bench.budget       8 abuse        bench.abuse
 
 `--quick` runs a smaller version of each section (about a minute in all, extraction aside).
 The exit status is 0 even when a figure misses its target: the table says so; it is 1 when a
@@ -44,6 +44,7 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "5": ("faults", "bench.faults"),
     "6": ("extraction", "bench.extraction"),
     "7": ("memory", "bench.memory"),
+    "8": ("abuse", "bench.abuse"),
 }
 
 

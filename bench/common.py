@@ -339,6 +339,16 @@ class World:
             return False
         return True
 
+    async def quiet(self, within: float) -> bool:
+        """Until the bot has no work in flight (everything it accepted is answered or given
+        up); False if `within` ran out."""
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            if (await self.bot.stats())["inflight"] == 0:
+                return True
+            await asyncio.sleep(0.5)
+        return False
+
     def final(self, key: str) -> Arrival | None:
         answers = self.slack.finals.get(key)
         return answers[0] if answers else None
@@ -360,6 +370,7 @@ async def open_world(
     latency: float = 0.0,
     wide: bool = False,
     warm: bool = True,
+    tenant: data.Tenant | None = None,
 ) -> AsyncIterator[World]:
     """A simulator with the contoso tenant (one connector), the stand-in, and the bot between.
 
@@ -368,7 +379,7 @@ async def open_world(
     """
     bot_settings = {**BASE_SETTINGS, **(WIDE_BUDGET if wide else {}), **(settings or {})}
     async with contextlib.AsyncExitStack() as stack:
-        simulator = await stack.enter_async_context(Simulator(tenants=[data.contoso()]))
+        simulator = await stack.enter_async_context(Simulator(tenants=[tenant or data.contoso()]))
         simulator.knobs.latency = latency
         if wide:
             simulator.knobs.rate_limit = 10**9

@@ -34,7 +34,7 @@ from bot.errors import ConfigError, InputError
 from bot.inflight import InFlight
 from bot.logs import get_logger
 from bot.mde.auth import TokenProvider
-from bot.mde.client import Answer, MdeClient, answer_cost, tls_context
+from bot.mde.client import MAX_IN_FLIGHT, Answer, MdeClient, answer_cost, tls_context
 from bot.mde.limits import Budget, Priority, Requester, WaitingCount, Window, requested_by
 from bot.replies import SLACK_RESPONSE_HOSTS, Replies
 from bot.results import Report
@@ -56,9 +56,9 @@ REPORT_TTL = 3600.0  # seconds a posted card's buttons can still expand it
 # are not sent.
 ANSWER_LIFETIME = 1800.0
 # Work whose estimated wait for MDE's call budget is longer than this many of MDE's rate
-# windows (15 minutes) is trimmed or refused up front: the estimate can be off (by up to 1.9x
+# windows (20 minutes) is trimmed or refused up front: the estimate can be off (by up to 1.9x
 # in `make bench`), the answer's lifetime cannot.
-ADMISSION_WINDOWS = 15
+ADMISSION_WINDOWS = 20
 # Auto-enrichment refused for want of call budget says so at most once per channel this often.
 BUSY_NOTE_EVERY = 600.0
 MAX_CACHE_ENTRIES = 20_000  # per connector, besides BOT_CACHE_MB: bounds the dictionary itself
@@ -223,8 +223,8 @@ async def build_clients(
                 session,
                 TokenProvider(connector),
                 ssl_context=ssl_context,
-                budget=Budget(api, total=waiting),
-                hunting_budget=Budget(hunting, total=waiting),
+                budget=Budget(api, total=waiting, max_in_flight=MAX_IN_FLIGHT),
+                hunting_budget=Budget(hunting, total=waiting, max_in_flight=MAX_IN_FLIGHT),
                 cache=cache,
                 timeout=settings.mde_call_timeout,
             )

@@ -242,3 +242,45 @@ def test_the_estimate_counts_the_windows_remembered_starts_exactly() -> None:
     assert b.delay(3) == pytest.approx(102.0 + SPAN - 110.0)  # the third oldest
     assert b.delay(11) == pytest.approx(100.0 + 2 * SPAN - 110.0)  # after the first to come
     assert b.delay(20) == pytest.approx(109.0 + 2 * SPAN - 110.0)
+
+
+async def test_a_place_in_flight_goes_to_whoever_goes_first() -> None:
+    """Calls wait for a free place in flight in the scheduler's order, not the order they
+    arrived in: a place that frees up goes to a command before auto-enrichment."""
+    time = VirtualTime()
+    b = budget(time, (Window(100, 60.0),), reserve=0, max_in_flight=2)
+    granted: list[Grant] = []
+    with requested_by(Requester("bot", Priority.AUTO)):
+        await b.acquire()
+        await b.acquire()  # both places are taken
+    auto = asyncio.create_task(calls(b, Requester("bot", Priority.AUTO), 2, granted, time))
+    await queued(b, 2)
+    command = asyncio.create_task(calls(b, Requester("U1"), 1, granted, time))
+    await queued(b, 3)
+
+    b.release()
+    await asyncio.sleep(0)
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+    assert [u for _, u in granted] == ["U1"]
+    b.release()
+    b.release()
+    await asyncio.gather(auto, command)
+    assert [u for _, u in granted] == ["U1", "bot", "bot"]
+
+
+async def test_a_caller_gone_after_its_grant_gives_its_place_back() -> None:
+    time = VirtualTime()
+    b = budget(time, (Window(100, 60.0),), reserve=0, max_in_flight=1)
+    with requested_by(Requester("U1")):
+        await b.acquire()
+        waiter = asyncio.create_task(b.acquire())
+        await queued(b, 1)
+    b.release()  # the scheduler grants the waiter its place ...
+    waiter.cancel()  # ... but it is cancelled before it runs again
+    await asyncio.gather(waiter, return_exceptions=True)
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+    assert b.in_flight == 0

@@ -220,6 +220,19 @@ async def test_a_file_name_scan_is_cached_as_what_it_found_and_reused(
     assert held < 200 * 1024  # the kept alerts, not a week of them
 
 
+async def test_the_configured_cache_is_the_one_the_client_uses(simulator: Simulator) -> None:
+    """Before: the client replaced the cache it was given by a default one whenever that cache
+    was empty (an empty cache is falsy), so BOT_CACHE_TTL and the cache's size were ignored."""
+    settings = bot_settings(cache_ttl=0)
+    async with open_backend([], settings, simulator=simulator) as backend:
+        client = contoso(backend)
+        await lookups.devices_by_ip(client, [d.DEMO_IP])
+        await lookups.devices_by_ip(client, [d.DEMO_IP])
+
+    assert simulator.calls["machines"] == 2  # nothing kept with a TTL of 0
+    assert client.cache.max_bytes == 64 * 1024 * 1024
+
+
 def test_a_cache_is_bounded_by_bytes() -> None:
     cache: TtlCache[bytes] = TtlCache(ttl=60, max_entries=100, max_bytes=1000, cost=len)
     for n in range(10):

@@ -20,11 +20,12 @@ each path segment percent-encoded (`segment`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import re
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -53,7 +54,10 @@ Params = Mapping[str, str]
 T = TypeVar("T")
 
 CALL_TIMEOUT: Final = 20.0  # seconds per HTTP call, connection included
-MAX_IN_FLIGHT: Final = 48  # per connector; the process's connection pool holds 256
+# Calls in flight at once, per budget (a connector's API calls, its hunting calls): the
+# process's connection pool holds 256. Beyond it, requests would queue inside aiohttp after
+# taking a budget slot and reach MDE late and bunched.
+MAX_IN_FLIGHT: Final = 48
 MAX_PAGES: Final = 20  # paging guard: 20 pages of `page_size` rows at most
 INLINE_JSON_BYTES: Final = 256 * 1024  # larger answers are decoded and parsed off the event loop
 # The largest answer read: 1,000 alerts with their evidence are about 4 MB. Anything far larger
@@ -122,7 +126,6 @@ class MdeClient:
         retry: RetryPolicy | None = None,
         cache: TtlCache[Answer] | None = None,
         timeout: float = CALL_TIMEOUT,
-        max_in_flight: int = MAX_IN_FLIGHT,
         max_answer_bytes: int = MAX_ANSWER_BYTES,
     ) -> None:
         self.connector = connector
@@ -130,16 +133,17 @@ class MdeClient:
         self._tokens = tokens
         self._ssl = ssl_context
         self._base = connector.resolved_api_url.rstrip("/") + "/api"
-        self.budget = budget or Budget()
-        self.hunting_budget = hunting_budget or Budget(HUNTING_WINDOWS)
-        self._retry = retry or RetryPolicy()
-        self.cache: TtlCache[Answer] = cache or TtlCache(cost=answer_cost)
+        # `is None`, not `or`: an empty cache is falsy (it has a length).
+        self.budget = Budget(max_in_flight=MAX_IN_FLIGHT) if budget is None else budget
+        self.hunting_budget = (
+            Budget(HUNTING_WINDOWS, max_in_flight=MAX_IN_FLIGHT)
+            if hunting_budget is None
+            else hunting_budget
+        )
+        self._retry = RetryPolicy() if retry is None else retry
+        self.cache: TtlCache[Answer] = TtlCache(cost=answer_cost) if cache is None else cache
         self._timeout = timeout
         self._max_answer_bytes = max_answer_bytes
-        # Calls in flight at once. Beyond the connection pool, requests would queue inside
-        # aiohttp after taking a budget slot and reach MDE late and bunched.
-        self._in_flight = asyncio.Semaphore(max_in_flight)
-        self._before_slot = 0  # calls waiting for a place in flight, not yet in the budget's queue
         self.calls = 0  # HTTP calls actually sent (for tests, benchmarks and `check`)
 
     @property
@@ -152,8 +156,8 @@ class MdeClient:
 
     def queue_delay(self, calls: int = 1) -> float:
         """Seconds the last of `calls` new calls would wait for budget (0: none waits), behind
-        every call already waiting, in the budget's queue or for a place in flight."""
-        return self.budget.delay(calls + self._before_slot)
+        the calls waiting or booked before them."""
+        return self.budget.delay(calls)
 
     async def close(self) -> None:
         """Stop what the client runs of its own (the budgets' schedulers); idempotent."""
@@ -350,20 +354,12 @@ class MdeClient:
         json_body: Json,
         token: str,
     ) -> _Reply:
-        """One try: a place in flight, then a budget slot, then the request."""
-        self._before_slot += 1
-        counted = True
-        try:
-            async with self._in_flight:
-                self._before_slot -= 1
-                counted = False
-                await self._slot(budget)
-                return await self._once(method, path, params, json_body, token)
-        finally:
-            if counted:  # cancelled while waiting for a place
-                self._before_slot -= 1
+        """One try: a budget slot (and a place in flight), then the request."""
+        async with self._slot(budget):
+            return await self._once(method, path, params, json_body, token)
 
-    async def _slot(self, budget: Budget) -> None:
+    @contextlib.asynccontextmanager
+    async def _slot(self, budget: Budget) -> AsyncIterator[None]:
         try:
             await budget.acquire()
         except QueueFull:
@@ -378,6 +374,10 @@ class MdeClient:
                 "gave up waiting for MDE's call budget: the answer could no longer be delivered",
                 hint="ask again",
             ) from None
+        try:
+            yield
+        finally:
+            budget.release()
 
     async def _once(
         self, method: str, path: str, params: Params | None, json_body: Json, token: str

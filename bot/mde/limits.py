@@ -11,6 +11,9 @@ Who waits for what is decided by one scheduler per budget, never by whoever hold
   last `reserve` of a window: those slots are kept for people who ask;
 - **fair between users**: within a priority, waiting users take turns, one call each, so one
   user's 50 hashes do not put a second user's `/mde` behind them;
+- **in flight**: at most `max_in_flight` granted calls at once (`slot()` holds one for the
+  call's duration); a call is granted only when it can also leave, so calls neither bunch up
+  behind the connection pool after their slot nor hold a place while they wait for one;
 - **bounded**: at most `max_waiting` calls wait per budget, `max_waiting_per_user` of them for
   one user, and `TOTAL_WAITING` across every budget of the process (`WaitingCount`); beyond
   that a call is refused at once (`QueueFull`) instead of queueing for hours;
@@ -35,7 +38,7 @@ import math
 import random
 import time
 from collections import Counter, OrderedDict, deque
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -51,6 +54,7 @@ API_WINDOWS = (Window(100, 60.0), Window(1500, 3600.0))
 HUNTING_WINDOWS = (Window(45, 60.0), Window(1500, 3600.0))
 RESERVE = 0.1  # share of each window that auto-enrichment leaves to people who ask
 MAX_WAITING = 2000  # calls waiting per budget (a tenant's API or hunting calls)
+IDLE_CHECK = 60.0  # seconds the scheduler waits for a call to end before it looks again
 TOTAL_WAITING = 5000  # calls waiting across every budget of the process
 
 
@@ -193,6 +197,7 @@ class Budget:
         max_waiting: int = MAX_WAITING,
         max_waiting_per_user: int | None = None,
         total: WaitingCount | None = None,
+        max_in_flight: int | None = None,
         clock: Callable[[], float] = time.monotonic,
         wait: Callable[[asyncio.Event, float], Awaitable[None]] = _wait_for_event,
     ) -> None:
@@ -203,6 +208,8 @@ class Budget:
         self.max_waiting = max_waiting
         self.max_waiting_per_user = max_waiting_per_user or max(1, max_waiting // 4)
         self._total = total or WaitingCount()
+        self.max_in_flight = max_in_flight
+        self.in_flight = 0  # granted calls not yet released
         self._paused_until = 0.0
         # Per priority, the users waiting in turn order, each with their calls in order.
         self._queues: dict[Priority, OrderedDict[str, deque[_Waiter]]] = {
@@ -257,8 +264,8 @@ class Budget:
                 booking.spend()  # this call was counted as booked: it is real now
         if requester.deadline is not None and self._clock() >= requester.deadline:
             raise DeadlinePassed
-        if not self.waiting and self._wait(requester.priority) <= 0:
-            self._record()
+        if not self.waiting and self._room() and self._wait(requester.priority) <= 0:
+            self._grant()
             return
         self._admit(requester)
         waiter = _Waiter(requester)
@@ -271,8 +278,26 @@ class Budget:
         try:
             await waiter.granted
         except BaseException:
-            self._leave(waiter)  # cancelled while waiting (or refused): out of the queue
+            granted = waiter.granted
+            if granted.done() and not granted.cancelled() and granted.exception() is None:
+                self.release()  # granted, but the caller went away before using it
+            else:
+                self._leave(waiter)  # cancelled while waiting (or refused): out of the queue
             raise
+
+    def release(self) -> None:
+        """A granted call has ended: its place in flight is free."""
+        self.in_flight -= 1
+        self._changed.set()
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """A granted call for the duration of the block (`acquire`, then `release`)."""
+        await self.acquire()
+        try:
+            yield
+        finally:
+            self.release()
 
     async def close(self) -> None:
         """Stop the scheduler; calls still waiting are cancelled with it."""
@@ -299,11 +324,14 @@ class Budget:
             if head is None:
                 continue  # only expired callers were at the heads: they were refused
             priority, waiter = head
+            if not self._room():
+                await self._wait_event(self._changed, IDLE_CHECK)  # until a call ends
+                continue
             if (wait := self._wait(priority)) > 0:
                 await self._wait_event(self._changed, wait)
                 continue  # look again: someone who goes first may have come
             self._leave(waiter)
-            self._record()
+            self._grant()
             waiter.granted.set_result(None)
 
     def _next(self) -> tuple[Priority, _Waiter] | None:
@@ -313,6 +341,9 @@ class Budget:
         for priority, users in self._queues.items():
             while users:
                 waiter = next(iter(users.values()))[0]
+                if waiter.granted.done():  # cancelled; its task has not run to leave yet
+                    self._leave(waiter)
+                    continue
                 deadline = waiter.requester.deadline
                 if deadline is not None and now >= deadline:
                     self._leave(waiter)
@@ -360,7 +391,11 @@ class Budget:
         waits = (w.wait(ahead, keep_free=r) for w, r in zip(self._windows, reserved, strict=True))
         return max([pause, *waits, 0.0])
 
-    def _record(self) -> None:
+    def _room(self) -> bool:
+        return self.max_in_flight is None or self.in_flight < self.max_in_flight
+
+    def _grant(self) -> None:
+        self.in_flight += 1
         for window in self._windows:
             window.record()
 
