@@ -5,26 +5,26 @@ from __future__ import annotations
 
 import re
 
-from bot.indicators.rules import _fqdn_syntax, _ipv4
-from bot.indicators.vocabulary import _BRACKETED, _HXXP, _MARK, _SPACED
-from bot.tlds import IANA_TLDS
+from bot.indicators.rules import fqdn_syntax, parse_ipv4
+from bot.indicators.tlds import IANA_TLDS
+from bot.indicators.vocabulary import BRACKETED, HXXP, MARK, SPACED
 
 
-def _unescape(text: str) -> str:
+def unescape(text: str) -> str:
     """Slack escapes exactly these three; `&amp;` last so `&amp;lt;` stays `&lt;`."""
     if "&" not in text:
         return text
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-def _refang_marked(text: str) -> str:
-    """Refang, writing refanged dots as `_MARK` so classification knows what was defanged."""
-    text = _BRACKETED.sub(_bracketed, text)
-    text = _HXXP.sub(_hxxp, text)  # after the brackets: `hxxp([:]` must refang the same twice
-    if _MARK in text:  # `evil [.] com`: one space each side of a bracketed dot goes with it
-        text = text.replace(" " + _MARK, _MARK).replace(_MARK + " ", _MARK)
+def refang_marked(text: str) -> str:
+    """Refang, writing refanged dots as `MARK` so classification knows what was defanged."""
+    text = BRACKETED.sub(_bracketed, text)
+    text = HXXP.sub(_hxxp, text)  # after the brackets: `hxxp([:]` must refang the same twice
+    if MARK in text:  # `evil [.] com`: one space each side of a bracketed dot goes with it
+        text = text.replace(" " + MARK, MARK).replace(MARK + " ", MARK)
     if " . " in text:
-        text = _SPACED.sub(_spaced, text)
+        text = SPACED.sub(_spaced, text)
     return text
 
 
@@ -43,7 +43,7 @@ def _bracketed(m: re.Match[str]) -> str:
         ):
             return m.group()
     if inner in (".", "dot"):
-        return _MARK
+        return MARK
     if inner in ("@", "at"):
         return "@"
     return {":/": "://"}.get(inner, inner)
@@ -53,13 +53,13 @@ def _spaced(m: re.Match[str]) -> str:
     """`evil . com` and `10 . 0 . 0 . 1` are joined only when the result is a real name."""
     parts = m.group().split(" . ")
     if all(p.isdigit() for p in parts):
-        return _MARK.join(parts) if _ipv4(".".join(parts)) else m.group()
+        return MARK.join(parts) if parse_ipv4(".".join(parts)) else m.group()
     tld = parts[-1]
     if tld.istitle() or not tld.isalpha() or tld.lower() not in IANA_TLDS:
         return m.group()
     name = ".".join(parts).lower()
-    return _MARK.join(parts) if _fqdn_syntax(name) else m.group()
+    return MARK.join(parts) if fqdn_syntax(name) else m.group()
 
 
-def _escape(text: str) -> str:
+def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -14,11 +14,11 @@ def _words(text: str) -> frozenset[str]:
 
 
 # Suffixes that never resolve publicly: names under them are internal machines (`hostname`).
-_NONPUBLIC_TLDS = _words("local internal lan localdomain corp home intranet private onion")
-_SPECIAL_PUBLIC = _words("onion")  # not in the root zone, but an indicator all the same
+NONPUBLIC_TLDS = _words("local internal lan localdomain corp home intranet private onion")
+SPECIAL_PUBLIC = _words("onion")  # not in the root zone, but an indicator all the same
 # Extensions of files an analyst searches for: executables, scripts, archives, documents,
 # installers; also ransom notes (`txt`), dumps, property lists, and video lures.
-_FILE_EXTS = _words(
+FILE_EXTS = _words(
     """
     exe dll sys scr cpl ocx drv efi msi msp msix msixbundle appx appxbundle mst ps1 psm1 psd1 bat
     cmd vbs vbe js jse wsf wsh wsc hta sct lnk pif inf reg jar class war ear py pyc pyw pl rb sh
@@ -30,50 +30,50 @@ _FILE_EXTS = _words(
     """
 )
 # File-type words that are also TLDs but whose two-label names are still files, not domains.
-_NOT_DOMAIN_EXTS = _words("md rs")
+NOT_DOMAIN_EXTS = _words("md rs")
 # Words just before a name that is both a file and a domain (`github-releases.zip`) and say which.
-_DOMAIN_WORDS = _words(
+DOMAIN_WORDS = _words(
     "domain domains fqdn dns host hostname site website resolves resolved resolve resolving "
     "nslookup dig ping c2 cname"
 )
 # Products whose names look like script files.
-_NOT_FILES = _words(
+NOT_FILES = _words(
     "node.js next.js nuxt.js vue.js react.js angular.js express.js ember.js three.js d3.js "
     "chart.js moment.js"
 )
 # Words before a dotted quad that make it a version, not an address.
-_VERSION_WORDS = _words(
+VERSION_WORDS = _words(
     "version versions ver v build builds release rel firmware fw rev revision patch kernel "
     "engine platform agent sigs signatures"
 )
 # First segments of hyphenated look-alikes of machine names.
-_NOT_MACHINE_PREFIXES = _words(
+NOT_MACHINE_PREFIXES = _words(
     "sha md utf iso cve cwe capec ghsa rfc aes rsa dsa ecdsa hmac tls ssl ssh ipv kb ms pr cr chg "
     "inc req ritm sec covid ta windows rhel centos ubuntu debian python node gpt ja"
 )
 # First segments that make a hyphenated name a machine's even when short (`SRV-01`, `dc-01`).
-_MACHINE_PREFIXES = _words("desktop laptop ws wks pc srv svr server dc fs sql mac vm host ip")
-_REGION_PREFIXES = _words("us eu ap sa ca me af cn il mx uk in jp kr")  # `us-east-1`
-_DIRECTIONS = _words("east west north south central northeast northwest southeast southwest")
+MACHINE_PREFIXES = _words("desktop laptop ws wks pc srv svr server dc fs sql mac vm host ip")
+REGION_PREFIXES = _words("us eu ap sa ca me af cn il mx uk in jp kr")  # `us-east-1`
+DIRECTIONS = _words("east west north south central northeast northwest southeast southwest")
 # A refanged dot. Private-use code point; any in the input is replaced before refanging.
-_MARK = "\ue000"
-_SCHEMES = _words("http https ftp ftps sftp ws wss")
-_SLACK = re.compile(r"<([^<>|\n]*+)(?:\|([^<>\n]*+))?>")
-_SCHEME_PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*+:")
+MARK = "\ue000"
+SCHEMES = _words("http https ftp ftps sftp ws wss")
+SLACK = re.compile(r"<([^<>|\n]*+)(?:\|([^<>\n]*+))?>")
+SCHEME_PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*+:")
 # Each scanning pattern starts with a character class (so `re` skips ahead in C) and rejects a
 # start inside a run with a lookbehind right after it: one attempt per run, never one per character.
-_BRACKETED = re.compile(
+BRACKETED = re.compile(
     r"[\[({](?<![\[({].)[\[({]*+(\.|[dD][oO][tT]|://|:/|:|//|/|@|[aA][tT])[\])}]++"
 )
-_HXXP = re.compile(
+HXXP = re.compile(
     r"[hHfF](?<![A-Za-z0-9].)"
     r"(?:(?<=[hH])(?:[xX][xX]|[tT][xX]|[xX][tT]|\*\*)|(?<=[fF])[xX])[pP](?=[sS]?[\[({]?:)"
 )
-_SPACED = re.compile(r"(?<![A-Za-z0-9\-])[A-Za-z0-9\-]++(?: \. [A-Za-z0-9\-]++)++")
+SPACED = re.compile(r"(?<![A-Za-z0-9\-])[A-Za-z0-9\-]++(?: \. [A-Za-z0-9\-]++)++")
 # Starts at the literal `://` (found by a fast substring search), scheme checked behind it.
-_URL = re.compile(
+URL_RUN = re.compile(
     r"://(?i:"
-    + "|".join(rf"(?<=(?<![A-Za-z0-9]){s}://)" for s in sorted(_SCHEMES, key=len))
+    + "|".join(rf"(?<=(?<![A-Za-z0-9]){s}://)" for s in sorted(SCHEMES, key=len))
     + r")[^\s<>\"'`|\\^{}\u2014\u2013\u201c\u201d\u2018\u2019\u00ab\u00bb]++"
 )
 # Word characters, spelled out: `\w` costs a Unicode lookup per character, a range does not.
@@ -88,7 +88,7 @@ _W = (
 # inside it, 32 to 64 hex digits, or an IPv6-shaped run (a `::` within 40 characters, or eight
 # groups). Plain words, most of a chat, never leave C. Dotted quads and bare hex runs come out
 # already classified (the `v4`, `hex` groups), so most log lines cost no Python per token.
-_TOKEN = re.compile(
+TOKEN = re.compile(
     rf"(?<![{_W}.\-\ue000])(?:(?P<unc>(?<=\\\\)(?<!\\\\\\)[{_W}.\-\ue000]++)"
     rf"|(?=[{_W}]*+[.:\-\ue000]|[0-9A-Fa-f]{{32}})(?:"
     r"(?P<v6>(?<!:)(?=[0-9A-Fa-f]{0,4}:)(?=[0-9A-Fa-f:.]{0,40}?::|(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f])"
@@ -99,20 +99,20 @@ _TOKEN = re.compile(
     rf"|(?=[{_W}]*+[.\-\ue000]++[{_W}\ue000])(?![0-9][{_W}\-]*+(?![{_W}.\-\ue000]))"
     rf"[{_W}.\-\ue000]++))"
 )
-_HEX_RUN = re.compile(r"(?<![0-9A-Za-z])[0-9A-Fa-f]{32,64}(?![0-9A-Za-z])")
-_HEX = re.compile(r"[0-9a-f]++")
-_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?")
+HEX_RUN = re.compile(r"(?<![0-9A-Za-z])[0-9A-Fa-f]{32,64}(?![0-9A-Za-z])")
+HEX = re.compile(r"[0-9a-f]++")
+LABEL = re.compile(r"[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?")
 # Labels cannot hold dots, so this is unambiguous: at most 63 characters of backtracking a label.
-_FQDN = re.compile(
+FQDN = re.compile(
     r"(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?"
 )
-_IPV4_RE = re.compile(r"([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})")
-_ALNUM = re.compile(r"[^\W_]")
-_DIGIT = re.compile(r"[0-9]")
-_SPACE = re.compile(r"\s")
-_NOT_IN_NAMES = re.compile(r'[\x00-\x1f/\\:<>"|?*]')
-_WORDS = re.compile(r"[a-z0-9]++")
-_AUTHORITY_END = re.compile(r"[/?#]")
-_CLOSERS = {")": "(", "]": "[", "}": "{"}
-_URL_TRAILING = frozenset(".,;:!?*_~" + _MARK)
-_EDGE = ".-_" + _MARK
+IPV4_RE = re.compile(r"([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})")
+ALNUM = re.compile(r"[^\W_]")
+DIGIT = re.compile(r"[0-9]")
+SPACE = re.compile(r"\s")
+NOT_IN_NAMES = re.compile(r'[\x00-\x1f/\\:<>"|?*]')
+WORDS = re.compile(r"[a-z0-9]++")
+AUTHORITY_END = re.compile(r"[/?#]")
+CLOSERS = {")": "(", "]": "[", "}": "{"}
+URL_TRAILING = frozenset(".,;:!?*_~" + MARK)
+EDGE = ".-_" + MARK
