@@ -112,7 +112,7 @@ class Found:
             start = m.start()
             start -= next(n for n in (5, 4, 3, 2) if text[start - n : start].lower() in SCHEMES)
             raw = trim_url(text[start : m.end()])
-            url = parse_url(raw.replace(MARK, "."), self.suffixes)
+            url = parse_url(raw.replace(MARK, ".").replace(":// ", "://", 1), self.suffixes)
             if url is None:
                 continue
             self._tokens(text, pos, start)

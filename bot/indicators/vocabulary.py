@@ -62,19 +62,50 @@ SLACK = re.compile(r"<([^<>|\n]*+)(?:\|([^<>\n]*+))?>")
 SCHEME_PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*+:")
 # Each scanning pattern starts with a character class (so `re` skips ahead in C) and rejects a
 # start inside a run with a lookbehind right after it: one attempt per run, never one per character.
-BRACKETED = re.compile(
-    r"[\[({](?<![\[({].)[\[({]*+(\.|[dD][oO][tT]|://|:/|:|//|/|@|[aA][tT])[\])}]++"
+# Bracketed defangs, each alternative ending in an empty group that names it:
+# `full`: `[.]`, `[ . ]`, `(dot)`, `{.}`, `[:]`, `[://]`, `[/]`, `[@]`, `[at]`, `[-]`, `[,]`;
+#   brackets may be doubled or mixed (`[.)`, `((.))`);
+# `empty`: `example[]com`;
+# `half`: an opener and a dot, no closer (`example[.com`, `1[.1`, `www[.[example`);
+# `odd`: a closer, a dot and more brackets (`www].[example`, `foo}.{com`);
+# `after`: a dot and then closers (`example.]com`, `10.)10`; not `(see x.)Next`): the closers are
+#   replaced, the dot before them is folded into the mark afterwards.
+# Not `].` or `.[` alone (`a[0].b`, `see.[1]`). All but `full` only between name characters.
+DEFANG_BRACKETS = re.compile(
+    r"[\[\](){}](?:"  # one character class first, so that `re` skips to brackets in C
+    r"(?<=\[)\](?<=[A-Za-z0-9]\[\])(?=[A-Za-z0-9])(?P<empty>)"
+    r"|(?<=[\[({])(?<![\[({].)[\[({]*+ *+"
+    r"(?:(?P<inner>\.|,|-|[dD][oO][tT]|://|:/|:|//|/|@|[aA][tT]) *+)?+[\])}]++(?P<full>)"
+    r"|(?<=[A-Za-z0-9][\[({])[\[({]*+\.[\[({]*+(?=[A-Za-z0-9])(?P<half>)"
+    r"|(?<=[A-Za-z0-9][\])}])[\])}]*+\.[\[\](){}]++(?=[A-Za-z0-9])(?P<odd>)"
+    r"|(?<=[A-Za-z0-9]\.[\])}])[\])}]*+(?=[a-z0-9])(?P<after>))"
 )
+# `evil\.com`: a regex-escaped dot between name characters; `evil\(.\)com`: escaped brackets
+# around a dot (Markdown escapes them).
+ESCAPED_DOT = re.compile(r"\\(?<=[A-Za-z0-9]\\)[.\ue000](?=[A-Za-z0-9])")
+ESCAPED_BRACKET = re.compile(r"\\(?<!\\\\)(?:([\[({])(?=\.)|(?<=\.\\)([\])}]))")
+# `hxxp`, `hXXp`, `htxp`, `hxtp`, `h**p`, `h__p`, `fxp` (and with `s`) before a colon; any of
+# them, or `http` itself, before `__` or `:\\` (`http__evil.com`, `hxxp:\\evil.com`).
 HXXP = re.compile(
-    r"[hHfF](?<![A-Za-z0-9].)"
-    r"(?:(?<=[hH])(?:[xX][xX]|[tT][xX]|[xX][tT]|\*\*)|(?<=[fF])[xX])[pP](?=[sS]?[\[({]?:)"
+    r"[hHfF](?<![A-Za-z0-9_].)"
+    r"(?:(?<=[hH])(?:[xX][xX]|[tT][xX]|[xX][tT]|\*\*|_{2,3}+|[tT][tT](?=[pP][sS]?(?:__|:\\\\)))"
+    r"|(?<=[fF])[xX])"
+    r"[pP]([sS]?)(?:(__(?=[A-Za-z0-9\[])|:\\\\)|(?=[\[({]?:))"
 )
-SPACED = re.compile(r"(?<![A-Za-z0-9\-])[A-Za-z0-9\-]++(?: \. [A-Za-z0-9\-]++)++")
+MARK_SPACES = re.compile("[ \t]++\ue000[ \t]*+|\ue000[ \t]++")  # `evil [.] com`, `evil  [ . ]  com`
+# Names and addresses spelled with spaced dots: `evil . com`, `evil (.) com`, `10 (dot) 0 ...`,
+# `evil \. com`. Joined only when the result is a real name (`fang.refang_marked`).
+_SPACED_SEP = r"(?: \. | ?[({] ?+(?:\.|[dD][oO][tT]) ?+[)}] ?| \\\. )"
+SPACED = re.compile(
+    rf"(?<![A-Za-z0-9\-.])[A-Za-z0-9\-][A-Za-z0-9\-.]*+(?:{_SPACED_SEP}[A-Za-z0-9\-][A-Za-z0-9\-.]*+)++"
+)
+SPACED_SPLIT = re.compile(_SPACED_SEP)
 # Starts at the literal `://` (found by a fast substring search), scheme checked behind it.
 URL_RUN = re.compile(
     r"://(?i:"
     + "|".join(rf"(?<=(?<![A-Za-z0-9]){s}://)" for s in sorted(SCHEMES, key=len))
-    + r")[^\s<>\"'`|\\^{}\u2014\u2013\u201c\u201d\u2018\u2019\u00ab\u00bb]++"
+    + r")(?: (?=[A-Za-z0-9\[]))?+"  # one space after `://` is a defang too: `http:// evil.com`
+    r"[^\s<>\"'`|\\^{}\u2014\u2013\u201c\u201d\u2018\u2019\u00ab\u00bb]++"
 )
 # Word characters, spelled out: `\w` costs a Unicode lookup per character, a range does not.
 # Letters and digits of the scripts in the BMP; not the symbol and punctuation blocks (dashes,
