@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.indicators import extract, refang
+from bot.indicators import IndicatorType, extract, normalize, refang
 
 Pairs = list[tuple[str, str]]
 
@@ -17,6 +17,112 @@ def pairs(text: str) -> Pairs:
 def case(text: str, *expected: tuple[str, str], id: str) -> object:
     return pytest.param(text, list(expected), id=id)
 
+
+MARKDOWN_LINKS = [
+    case(
+        "[report](https://files-sync.net/r/77)",
+        ("url", "https://files-sync.net/r/77"),
+        id="label-and-url",
+    ),
+    case(
+        "[https://files-sync.net/a.exe](https://files-sync.net/a.exe)",
+        ("url", "https://files-sync.net/a.exe"),
+        id="url-as-label",
+    ),
+    case(
+        "see [one](https://a-sync.net/1) and [two](hxxps://b-sync[.]net/2).",
+        ("url", "https://a-sync.net/1"),
+        ("url", "https://b-sync.net/2"),
+        id="two-links-one-defanged",
+    ),
+    case(
+        "[cdn-sync.org](https://cdn-sync.org/x)",
+        ("domain", "cdn-sync.org"),
+        ("url", "https://cdn-sync.org/x"),
+        id="name-as-label",
+    ),
+    case(
+        "https://en.wikipedia.org/wiki/Foo_(bar) stays whole",
+        ("url", "https://en.wikipedia.org/wiki/Foo_(bar)"),
+        id="brackets-inside-a-url",
+    ),
+]
+
+UNICODE_CLOSERS = [
+    case(
+        "見て\uff1ahttps://evil-sync.net/a\u3002",
+        ("url", "https://evil-sync.net/a"),
+        id="ideographic-stop",
+    ),
+    case(
+        "\uff08https://evil-sync.net/b\uff09",
+        ("url", "https://evil-sync.net/b"),
+        id="full-width-parens",
+    ),
+    case(
+        "\u300chttps://evil-sync.net/c\u300d",
+        ("url", "https://evil-sync.net/c"),
+        id="corner-brackets",
+    ),
+    case(
+        "\uff1chttps://evil-sync.net/d\uff1e",
+        ("url", "https://evil-sync.net/d"),
+        id="full-width-angles",
+    ),
+    case("»https://evil-sync.net/e« …", ("url", "https://evil-sync.net/e"), id="guillemets"),
+    case(
+        "https://evil-sync.net/f… and “https://evil-sync.net/g”",
+        ("url", "https://evil-sync.net/f"),
+        ("url", "https://evil-sync.net/g"),
+        id="ellipsis-and-curly-quotes",
+    ),
+    case("\u276chttps://evil-sync.net/h\u276d", ("url", "https://evil-sync.net/h"), id="ornaments"),
+    case(
+        "https://evil-sync.net/wiki/東京 and http://foo.com/unicode_(✪)_x",
+        ("url", "https://evil-sync.net/wiki/東京"),
+        ("url", "http://foo.com/unicode_(✪)_x"),
+        id="letters-and-symbols-stay",
+    ),
+]
+
+OTHER_SCHEMES = [
+    case(
+        "beacon tcp://relay-sync[.]com:8443/in",
+        ("url", "tcp://relay-sync.com:8443/in"),
+        ("domain", "relay-sync.com"),
+        id="tcp-defanged",
+    ),
+    case(
+        "udp://203.0.113.77:53 and ssh://bastion.ops-sync.net",
+        ("url", "udp://203.0.113.77:53"),
+        ("ipv4", "203.0.113.77"),
+        ("url", "ssh://bastion.ops-sync.net"),
+        ("domain", "bastion.ops-sync.net"),
+        id="udp-and-ssh",
+    ),
+    case(
+        "smb://fs01.corp.local/share$ rdp://[2001:db8::44]:3389",
+        ("url", "smb://fs01.corp.local/share$"),
+        ("hostname", "fs01.corp.local"),
+        ("url", "rdp://[2001:db8::44]:3389"),
+        ("ipv6", "2001:db8::44"),
+        id="smb-and-rdp",
+    ),
+    case(
+        "sftp://drop-sync.org/in telnet://drop-sync.org",
+        ("url", "sftp://drop-sync.org/in"),
+        ("domain", "drop-sync.org"),
+        ("url", "telnet://drop-sync.org"),
+        id="host-reported-once",
+    ),
+    case(
+        "ftp://drop-sync.org/pub https://drop-sync.org/x",
+        ("url", "ftp://drop-sync.org/pub"),
+        ("url", "https://drop-sync.org/x"),
+        id="web-schemes-keep-their-host-quiet",
+    ),
+    case("rdar://12345 and tcp://localhost:80", id="no-host"),
+]
 
 DEFANG_FORMS = [
     case(
@@ -102,7 +208,29 @@ PROSE = [
 ]
 
 
-@pytest.mark.parametrize(("text", "expected"), DEFANG_FORMS + PROSE)
+INTERNATIONAL_NAMES = [
+    case("bücher.de and BÜCHER.DE", ("domain", "bücher.de"), id="as-written-lower-case"),
+    case("xn--bcher-kva.de", ("domain", "xn--bcher-kva.de"), id="punycode-stays-punycode"),
+    case(
+        "пример.рф and 例子.中国",
+        ("domain", "пример.рф"),
+        ("domain", "例子.中国"),
+        id="other-scripts",
+    ),
+    case(
+        "http://☺.damowmow.com/ and ☺.damowmow.com",
+        ("url", "http://☺.damowmow.com/"),
+        id="never-cut-down",
+    ),
+    case("http://例子.测试/p", ("url", "http://例子.测试/p"), id="idn-tld-in-a-url"),
+    case("evil-sync.net中 and example.cöm", id="not-names"),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    MARKDOWN_LINKS + UNICODE_CLOSERS + OTHER_SCHEMES + DEFANG_FORMS + PROSE + INTERNATIONAL_NAMES,
+)
 def test_extracts_exactly(text: str, expected: Pairs) -> None:
     assert pairs(text) == expected
 
@@ -121,3 +249,10 @@ def test_extracts_exactly(text: str, expected: Pairs) -> None:
 def test_refang_reads_the_same_forms(text: str, refanged: str) -> None:
     """`refang` (used on `/mde` arguments) reads the forms `extract` reads."""
     assert refang(text) == refanged
+
+
+def test_international_names_revalidate() -> None:
+    """Reported as written; `normalize` (used on button payloads) accepts them back."""
+    assert normalize(IndicatorType.DOMAIN, "Bücher.DE") == "bücher.de"
+    assert normalize(IndicatorType.HOSTNAME, "bücher.local") == "bücher.local"
+    assert normalize(IndicatorType.DOMAIN, "bücher.cöm") is None

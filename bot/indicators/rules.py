@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 
 from bot.indicators.tlds import IANA_TLDS
-from bot.indicators.types import DOMAIN, HOSTNAME, IndicatorType
+from bot.indicators.types import DOMAIN, HOSTNAME, IPV4, IPV6, IndicatorType
 from bot.indicators.vocabulary import (
     AUTHORITY_END,
     CLOSERS,
@@ -17,6 +17,7 @@ from bot.indicators.vocabulary import (
     MACHINE_PREFIXES,
     NONPUBLIC_TLDS,
     NOT_MACHINE_PREFIXES,
+    OPENERS,
     REGION_PREFIXES,
     SCHEMES,
     SPACE,
@@ -80,14 +81,15 @@ def parse_ipv4(value: str) -> str | None:
     return None if max(octets) > 255 else ".".join(map(str, octets))
 
 
-def to_ascii(name: str) -> str:
-    """`münchen.de` → `xn--mnchen-3ya.de` (IDNA 2003, stdlib); unchanged when it cannot be."""
-    if not all(c.isalnum() or c in ".-" for c in name):
-        return name
+def to_ascii(name: str) -> str | None:
+    """`münchen.de` → `xn--mnchen-3ya.de` (IDNA 2003, stdlib), or None when it is no name.
+
+    Used to validate international names; they are reported as written (`docs/indicators.md`).
+    """
     try:
         return name.encode("idna").decode("ascii")
     except UnicodeError:
-        return name
+        return None
 
 
 def parse_ipv6(value: str) -> str | None:
@@ -106,27 +108,47 @@ def parse_ipv6(value: str) -> str | None:
 
 
 def fqdn_syntax(name: str) -> bool:
+    """A dotted name in DNS syntax; international ones are checked in their `xn--` form."""
+    if not name.isascii():
+        name = to_ascii(name) or ""
     return len(name) <= 253 and FQDN.fullmatch(name) is not None
 
 
 def name_kind(name: str, suffixes: tuple[str, ...]) -> IndicatorType | None:
     """`domain` for a name under a real TLD, `hostname` under an internal suffix, else None."""
     name = name.rstrip(".")
-    if not fqdn_syntax(name):
+    if not name.isascii():
+        name = to_ascii(name) or ""
+    tld = name.rpartition(".")[2]  # looked at first: most dotted words end in no TLD at all
+    if tld in IANA_TLDS or tld in SPECIAL_PUBLIC:
+        kind: IndicatorType | None = DOMAIN
+    elif tld in NONPUBLIC_TLDS:
+        kind = HOSTNAME
+    elif not suffixes:
+        return None
+    else:
+        kind = None
+    if len(name) > 253 or FQDN.fullmatch(name) is None:
         return None
     for suffix in suffixes:
         if name == suffix or name.endswith("." + suffix):
             return HOSTNAME
-    tld = name.rpartition(".")[2]
-    if tld in SPECIAL_PUBLIC:
-        return DOMAIN
-    if tld in NONPUBLIC_TLDS or name.endswith(".home.arpa"):
-        return HOSTNAME
-    return DOMAIN if tld in IANA_TLDS else None
+    return HOSTNAME if name.endswith(".home.arpa") else kind
+
+
+def idn_host(host: str) -> bool:
+    """A host under a top-level domain in another script that the IANA list does not have (the
+    test names of the IDN examples, `例子.测试`): a URL's scheme says it is a host all the same."""
+    tld = host.rpartition(".")[2]
+    if not tld or tld.isascii():
+        return False
+    ascii_host = to_ascii(host)
+    return ascii_host is not None and "." in ascii_host and fqdn_syntax(ascii_host)
 
 
 def trim_url(raw: str) -> str:
-    """Drop trailing punctuation and closing brackets that have no opener inside the URL."""
+    """Drop trailing punctuation, closing brackets that have no opener inside the URL, and
+    opening brackets at its end."""
     opens = {o: raw.count(o) for o in "([{"}
     closes = {c: raw.count(c) for c in ")]}"}
     end = len(raw)
@@ -136,6 +158,8 @@ def trim_url(raw: str) -> str:
             end -= 1
         elif c in CLOSERS and closes[c] > opens[CLOSERS[c]]:
             closes[c] -= 1
+            end -= 1
+        elif c in OPENERS:  # `http://evil.com/[`: an opener that closes nothing
             end -= 1
         else:
             break
@@ -161,12 +185,19 @@ def parse_url(raw: str, suffixes: tuple[str, ...]) -> str | None:
     else:
         host, _, port = hostport.partition(":")
         low = host.lower()
-        if parse_ipv4(low) is None and name_kind(low, suffixes) is None:
+        if parse_ipv4(low) is None and name_kind(low, suffixes) is None and not idn_host(low):
             return None
         shown = low
     if port and not (port.isdigit() and port.isascii() and int(port) <= 65535):
         return None
     return f"{scheme}://{userinfo}{at}{shown}{':' + port if port else ''}{tail}"
+
+
+def host_kind(host: str, suffixes: tuple[str, ...]) -> IndicatorType | None:
+    """What the host of a valid URL is: an address, a domain or a host name."""
+    if ":" in host:
+        return IPV6
+    return IPV4 if parse_ipv4(host) is not None else name_kind(host, suffixes)
 
 
 def url_host(url: str) -> str:

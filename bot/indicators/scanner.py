@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Iterator
 from typing import NamedTuple
 
 from bot.indicators.fang import refang_marked, unescape
+from bot.indicators.names import glued_symbol
 from bot.indicators.rules import (
     boring_ip,
+    host_kind,
     looks_like_file,
     machine_name,
     name_kind,
@@ -14,7 +18,6 @@ from bot.indicators.rules import (
     parse_ipv6,
     parse_url,
     said_before,
-    to_ascii,
     trim_url,
     url_host,
 )
@@ -27,10 +30,12 @@ from bot.indicators.vocabulary import (
     FILE_EXTS,
     HEX,
     HEX_RUN,
+    HOST_SCHEMES,
     LABEL,
     MARK,
     NOT_DOMAIN_EXTS,
     NOT_FILES,
+    SCHEME_LENGTHS,
     SCHEMES,
     TOKEN,
     URL_RUN,
@@ -66,6 +71,22 @@ class Spot(NamedTuple):
         return cls(s, e, end, prev, text[e] if e < end else " ", unc, in_path)
 
 
+def cut_url(raw: str) -> str:
+    """End a URL where a Markdown link's label ends (`[x](http://y)`), and at punctuation, spaces
+    and format characters of other scripts that the URL pattern lets through (U+276F, U+27E9)."""
+    md = raw.find("](")
+    if md > 0:
+        raw = raw[:md]
+    if not raw.isascii():
+        for i, c in enumerate(raw):
+            if c > "\x7f" and c != MARK and unicodedata.category(c)[:2] in _URL_ENDS:
+                return raw[:i]
+    return raw
+
+
+_URL_ENDS = frozenset(("Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "Zs", "Zl", "Zp", "Cf"))
+
+
 class Found:
     """Accumulates indicators for one message; the classification rules live here."""
 
@@ -97,8 +118,7 @@ class Found:
         if bare and any(kind is FILENAME for kind, _ in said.items):
             self.items.update((k, v) for k, v in said.items.items() if k not in self.items)
             return  # Slack linkified a file name (`setup.zip`), not a site
-        self.add(URL, url)
-        self._url_hashes(url)
+        self._url(url)
         for (kind, _), value in said.items.items():
             if value != host or kind is FILENAME:
                 self.add(kind, value)
@@ -108,26 +128,39 @@ class Found:
             return
         text = refang_marked(unescape(text))
         pos = 0
-        for m in URL_RUN.finditer(text) if "://" in text else ():
-            start = m.start()
-            start -= next(n for n in (5, 4, 3, 2) if text[start - n : start].lower() in SCHEMES)
-            raw = trim_url(text[start : m.end()])
-            url = parse_url(raw.replace(MARK, ".").replace(":// ", "://", 1), self.suffixes)
-            if url is None:
-                continue
+        for start, stop, url in self._urls(text) if "://" in text else ():
             self._tokens(text, pos, start)
-            self.add(URL, url)
-            self._url_hashes(url)
-            pos = start + len(raw)
+            self._url(url)
+            pos = stop
         self._tokens(text, pos, len(text))
 
-    def _url_hashes(self, url: str) -> None:
-        rest = url.partition("://")[2]
+    def _urls(self, text: str) -> Iterator[tuple[int, int, str]]:
+        """Each valid URL in `text`: where it starts and stops, and its normal form."""
+        pos = 0
+        while (m := URL_RUN.search(text, pos)) is not None:
+            colon = m.start()
+            start = colon - next(
+                n for n in SCHEME_LENGTHS if text[colon - n : colon].lower() in SCHEMES
+            )
+            raw = trim_url(cut_url(text[start : m.end()]))
+            pos = max(start + len(raw), colon + 3)
+            url = parse_url(raw.replace(MARK, ".").replace(":// ", "://", 1), self.suffixes)
+            if url is not None:
+                yield start, start + len(raw), url
+
+    def _url(self, url: str) -> None:
+        """A URL, the hashes in its path, and for other protocols than the web's its host."""
+        self.add(URL, url)
+        scheme, _, rest = url.partition("://")
         cut = AUTHORITY_END.search(rest)
-        if cut is None:
-            return
-        for m in HEX_RUN.finditer(rest, cut.start()):
-            self._hash(m.group())
+        if cut is not None:
+            for m in HEX_RUN.finditer(rest, cut.start()):
+                self._hash(m.group())
+        if scheme in HOST_SCHEMES:
+            host = url_host(url)
+            kind = host_kind(host, self.suffixes)
+            if kind is not None and not boring_ip(host):
+                self.add(kind, host)
 
     def _hash(self, word: str) -> bool:
         kind = HASH_LENGTHS.get(len(word))
@@ -160,6 +193,9 @@ class Found:
 
     def _word(self, text: str, s: int, e: int, end: int) -> None:
         """Classify one colon-free run `text[s:e]`; `end` bounds the look at what follows."""
+        before, after = text[s - 1] if s else " ", text[e] if e < end else " "
+        if (before > "\x7f" or after > "\x7f") and (glued_symbol(before) or glued_symbol(after)):
+            return  # `☺.damowmow.com`: the tail of a name we cannot read whole
         spot = Spot.of(text, s, e, end)
         if spot is None or spot.nxt == "@":
             return  # only punctuation; or the local part of an e-mail address
@@ -181,7 +217,7 @@ class Found:
     def _dotted(self, text: str, spot: Spot, word: str, defanged: bool) -> None:
         """A name with dots: a domain or host name, a file name, or an IPv4 range."""
         labels = word.split(".")
-        lower = word.lower() if word.isascii() else to_ascii(word.lower())
+        lower = word.lower()
         if not defanged and not spot.unc and labels[-1].istitle() and labels[-2].islower():
             return  # `done.Next`, `it.So`: two sentences without a space
         kind = name_kind(lower, self.suffixes)

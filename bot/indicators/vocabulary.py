@@ -57,7 +57,17 @@ REGION_PREFIXES = _words("us eu ap sa ca me af cn il mx uk in jp kr")  # `us-eas
 DIRECTIONS = _words("east west north south central northeast northwest southeast southwest")
 # A refanged dot. Private-use code point; any in the input is replaced before refanging.
 MARK = "\ue000"
-SCHEMES = _words("http https ftp ftps sftp ws wss")
+# Schemes a browser or proxy logs: their URLs are reported as URLs.
+WEB_SCHEMES = _words("http https ftp ftps ws wss")
+# Schemes of other protocols: the URL is reported, and its host too, since for such connections
+# the host (not the URL) is what Defender for Endpoint records.
+HOST_SCHEMES = _words(
+    "tcp udp ssh sftp scp smb cifs rdp vnc telnet ldap ldaps irc ircs git svn rtsp rtmp mms nntp "
+    "smtp smtps imap imaps pop3 pop3s socks socks4 socks5 redis mysql postgres postgresql "
+    "mongodb mssql nfs"
+)
+SCHEMES = WEB_SCHEMES | HOST_SCHEMES
+SCHEME_LENGTHS = tuple(sorted({len(s) for s in SCHEMES}, reverse=True))
 SLACK = re.compile(r"<([^<>|\n]*+)(?:\|([^<>\n]*+))?>")
 SCHEME_PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*+:")
 # Each scanning pattern starts with a character class (so `re` skips ahead in C) and rejects a
@@ -100,12 +110,16 @@ SPACED = re.compile(
     rf"(?<![A-Za-z0-9\-.])[A-Za-z0-9\-][A-Za-z0-9\-.]*+(?:{_SPACED_SEP}[A-Za-z0-9\-][A-Za-z0-9\-.]*+)++"
 )
 SPACED_SPLIT = re.compile(_SPACED_SEP)
-# Starts at the literal `://` (found by a fast substring search), scheme checked behind it.
+# Starts at the literal `://` (found by a fast substring search), scheme checked behind it. A URL
+# ends at white space, quotes, angle brackets, and at the punctuation of other scripts: general
+# punctuation (dashes, curly quotes, ellipsis), CJK punctuation (the ideographic full stop, corner
+# brackets), full-width forms (parentheses, angle brackets), guillemets.
 URL_RUN = re.compile(
     r"://(?i:"
     + "|".join(rf"(?<=(?<![A-Za-z0-9]){s}://)" for s in sorted(SCHEMES, key=len))
     + r")(?: (?=[A-Za-z0-9\[]))?+"  # one space after `://` is a defang too: `http:// evil.com`
-    r"[^\s<>\"'`|\\^{}\u2014\u2013\u201c\u201d\u2018\u2019\u00ab\u00bb]++"
+    r"[^\s<>\"'`|\\^{}\u00ab\u00bb\u2000-\u206f\u2e00-\u2e7f\u3000-\u303f\ufe30-\ufe6f"
+    r"\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65\ufeff]++"
 )
 # Word characters, spelled out: `\w` costs a Unicode lookup per character, a range does not.
 # Letters and digits of the scripts in the BMP; not the symbol and punctuation blocks (dashes,
@@ -145,5 +159,6 @@ NOT_IN_NAMES = re.compile(r'[\x00-\x1f/\\:<>"|?*]')
 WORDS = re.compile(r"[a-z0-9]++")
 AUTHORITY_END = re.compile(r"[/?#]")
 CLOSERS = {")": "(", "]": "[", "}": "{"}
+OPENERS = frozenset("([{")
 URL_TRAILING = frozenset(".,;:!?*_~" + MARK)
 EDGE = ".-_" + MARK
