@@ -43,8 +43,8 @@ def machine_name(word: str) -> bool:
     first, last = segs[0], segs[-1]
     if not all(segs) or len(first) < 2 or not first.isalpha():
         return False
-    if first in NOT_MACHINE_PREFIXES or DIGIT.search(last) is None:
-        return False
+    if first in NOT_MACHINE_PREFIXES or last.isalpha():
+        return False  # a machine's name ends in a number
     if first in REGION_PREFIXES and segs[1] in DIRECTIONS:
         return False
     if first in MACHINE_PREFIXES:
@@ -56,7 +56,7 @@ def machine_name(word: str) -> bool:
 
 def said_before(text: str, s: int, words: frozenset[str]) -> bool:
     """True when one of the two words before position `s` is in `words`."""
-    return any(w in words for w in WORDS.findall(text[max(0, s - 32) : s].lower())[-2:])
+    return any(w.lower() in words for w in WORDS.findall(text, max(0, s - 32), s)[-2:])
 
 
 def boring_ip(value: str) -> bool:
@@ -70,6 +70,12 @@ def boring_ip(value: str) -> bool:
         inverted = ~bits & 0xFFFFFFFF
         return inverted & (inverted + 1) == 0
     return False
+
+
+def dotted_quad(value: str) -> str | None:
+    """`parse_ipv4` for a value already known to be four runs of one to three ASCII digits."""
+    a, b, c, d = map(int, value.split("."))
+    return None if max(a, b, c, d) > 255 else f"{a}.{b}.{c}.{d}"
 
 
 def parse_ipv4(value: str) -> str | None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterator
-from typing import NamedTuple
 
 from bot.indicators.fang import refang_marked, unescape
 from bot.indicators.names import glued_symbol
 from bot.indicators.rules import (
     boring_ip,
+    dotted_quad,
     host_kind,
     looks_like_file,
     machine_name,
@@ -38,37 +38,32 @@ from bot.indicators.vocabulary import (
     SCHEME_LENGTHS,
     SCHEMES,
     TOKEN,
+    TOKEN_UNC,
     URL_RUN,
     VERSION_WORDS,
 )
 
+# Where a word sits once trimmed: start, end, the characters before and after it, whether it is
+# the host of a UNC path (`\\host\share`), whether it is a segment of a Windows or POSIX path.
+# A plain tuple: one is made for every word with a dot or a hyphen.
+Spot = tuple[int, int, str, str, bool, bool]
 
-class Spot(NamedTuple):
-    """Where a word sits: its bounds after trimming, and the characters around it."""
 
-    s: int
-    e: int
-    end: int  # how far the look at what follows may go
-    prev: str
-    nxt: str
-    unc: bool  # the host of `\\host\share`
-    in_path: bool  # a segment of a Windows or POSIX path
-
-    @classmethod
-    def of(cls, text: str, s: int, e: int, end: int) -> Spot | None:
-        """Trim edge punctuation; a leading `_` only as the pair of a trailing one (italics)."""
-        word = text[s:e]
-        if word[0] in ".-_" or word[-1] in EDGE:
-            lead = len(word) - len(word.lstrip(".-_" if word[-1] == "_" else ".-"))
-            s, e = s + lead, e - (len(word) - len(word.rstrip(EDGE)))
-            if s >= e:
-                return None
-        prev = text[s - 1] if s else " "
-        unc = in_path = False
-        if prev == "\\" or prev == "/":
-            unc = s >= 2 and text[s - 2] == "\\" and (s < 3 or text[s - 3] != "\\")
-            in_path = not unc
-        return cls(s, e, end, prev, text[e] if e < end else " ", unc, in_path)
+def spot(text: str, word: str, s: int, e: int, end: int) -> Spot | None:
+    """Where `word` (`text[s:e]`) sits once edge punctuation is trimmed (a leading `_` only as the
+    pair of a trailing one: italics); None when nothing but punctuation is left. `end` bounds the
+    look at what follows."""
+    if word[0] in ".-_" or word[-1] in EDGE:
+        lead = len(word) - len(word.lstrip(".-_" if word[-1] == "_" else ".-"))
+        s, e = s + lead, e - (len(word) - len(word.rstrip(EDGE)))
+        if s >= e:
+            return None
+    prev = text[s - 1] if s else " "
+    unc = in_path = False
+    if prev == "\\" or prev == "/":
+        unc = s >= 2 and text[s - 2] == "\\" and (s < 3 or text[s - 3] != "\\")
+        in_path = not unc
+    return s, e, prev, text[e] if e < end else " ", unc, in_path
 
 
 def cut_url(raw: str) -> str:
@@ -172,109 +167,121 @@ class Found:
         self.add(kind, low)
         return True
 
-    def _ipv4_at(self, text: str, s: int, word: str) -> None:
-        v4 = parse_ipv4(word)
+    def _ipv4_at(self, text: str, s: int, v4: str | None) -> None:
+        """An IPv4 address (normal form, or None) found at `s`, unless it is a version number."""
         if v4 is not None and not boring_ip(v4) and not said_before(text, s, VERSION_WORDS):
             self.add(IPV4, v4)
 
+    def _ipv6(self, run: str) -> bool:
+        """Report an IPv6 address unless it is `::1` or `::`; False when `run` is none."""
+        v6 = parse_ipv6(run.rstrip("."))
+        if v6 is not None and not boring_ip(v6):
+            self.add(IPV6, v6)
+        return v6 is not None
+
     def _tokens(self, text: str, start: int, end: int) -> None:
-        for m in TOKEN.finditer(text, start, end):
-            fast = m.lastgroup
-            if fast == "v4":
-                self._ipv4_at(text, m.start(), m.group())
+        for m in (TOKEN_UNC if "\\\\" in text else TOKEN).finditer(text, start, end):
+            fast = m.lastgroup  # None for a run of name characters, the most common token
+            if fast is None or fast == "unc":
+                self._word(text, m.start(), m.end(), end)
+            elif fast == "v4":
+                self._ipv4_at(text, m.start(), dotted_quad(m.group()))
             elif fast == "hex":
                 self._hash(m.group())
-            elif fast == "v6":
-                v6 = parse_ipv6(m.group().rstrip("."))
-                if v6 is not None and not boring_ip(v6):
-                    self.add(IPV6, v6)
             else:
-                self._word(text, m.start(), m.end(), end)
+                self._ipv6(m.group())
 
     def _word(self, text: str, s: int, e: int, end: int) -> None:
         """Classify one colon-free run `text[s:e]`; `end` bounds the look at what follows."""
+        word = text[s:e]
         before, after = text[s - 1] if s else " ", text[e] if e < end else " "
         if (before > "\x7f" or after > "\x7f") and (glued_symbol(before) or glued_symbol(after)):
             return  # `☺.damowmow.com`: the tail of a name we cannot read whole
-        spot = Spot.of(text, s, e, end)
-        if spot is None or spot.nxt == "@":
-            return  # only punctuation; or the local part of an e-mail address
-        word = text[spot.s : spot.e]
+        where = spot(text, word, s, e, end)
+        if where is None:
+            return  # only punctuation
+        s, e, _, nxt, _, _ = where
+        if nxt == "@":
+            return  # the local part of an e-mail address
+        if e - s != len(word):
+            word = text[s:e]
         defanged = MARK in word
         if defanged:
             word = word.replace(MARK, ".")
-        elif "." not in word:
-            self._bare(word, spot.prev, spot.unc)
-            return
-        if len(word) > 255:
-            return
-        if word.replace(".", "").isdigit():
-            self._ipv4_at(text, spot.s, word)
-        elif spot.unc or not (spot.nxt == "\\" or (spot.in_path and spot.nxt == "/")):
-            self._dotted(text, spot, word, defanged)
-        # else a directory: `Microsoft.NET\Framework64`, `/opt/app.d/`
+        if "." not in word:
+            self._bare(word, where)
+        elif len(word) <= 255:
+            self._dotted(text, word, defanged, where, end)
 
-    def _dotted(self, text: str, spot: Spot, word: str, defanged: bool) -> None:
-        """A name with dots: a domain or host name, a file name, or an IPv4 range."""
+    def _dotted(self, text: str, word: str, defanged: bool, where: Spot, end: int) -> None:
+        """A word with dots: an IPv4 address or range, a domain or host name, a file name."""
+        s, _, prev, nxt, unc, in_path = where
+        if word.replace(".", "").isdigit():
+            self._ipv4_at(text, s, parse_ipv4(word))
+            return
+        if not unc and (nxt == "\\" or (in_path and nxt == "/")):
+            return  # a directory: `Microsoft.NET\Framework64`, `/opt/app.d/`
         labels = word.split(".")
         lower = word.lower()
-        if not defanged and not spot.unc and labels[-1].istitle() and labels[-2].islower():
+        if not defanged and not unc and labels[-1].istitle() and labels[-2].islower():
             return  # `done.Next`, `it.So`: two sentences without a space
         kind = name_kind(lower, self.suffixes)
-        if kind is not None and not defanged and spot.nxt == "(":
-            kind = None  # `subprocess.run(`: code
-        if spot.prev == "@" or spot.unc:
+        if prev == "@" or unc:
             if kind is not None:
                 self.add(kind, lower)
             return
-        if self._file(text, spot, word, labels, kind, defanged) or spot.in_path:
+        if kind is not None and not defanged and nxt == "(":
+            kind = None  # `subprocess.run(`: code
+        if self._file(text, s, word, labels, None if in_path else kind, defanged) or in_path:
             return
         if kind is not None:
             if defanged or len(labels) > 2 or labels[-1].lower() not in NOT_DOMAIN_EXTS:
                 self.add(kind, lower)
         elif "-" in word:
-            self._range(text, spot)
+            self._range(text, where, end)
 
     def _file(
         self,
         text: str,
-        spot: Spot,
+        s: int,
         word: str,
         labels: list[str],
         kind: IndicatorType | None,
         defanged: bool,
     ) -> bool:
-        """True when `word` is settled as a file name (reported) or a product (`node.js`)."""
+        """True when `word` is settled as a file name (reported) or a product (`node.js`).
+
+        `kind` is what the name is as a domain (None in a path); a name that is both is a file
+        unless it was defanged, has a file type nowhere inside, or a word before says domain."""
         ext = labels[-1].lower()
         if ext not in FILE_EXTS or ALNUM.search(word, 0, len(word) - len(ext) - 1) is None:
             return False
         if word.lower() in NOT_FILES:
             return True
-        domain_first = (
-            kind is not None
-            and not spot.in_path
-            and (defanged or not looks_like_file(labels) or said_before(text, spot.s, DOMAIN_WORDS))
-        )
-        if domain_first:
+        if kind is not None and (
+            defanged or not looks_like_file(labels) or said_before(text, s, DOMAIN_WORDS)
+        ):
             return False
         if len(labels) == 2:
             self._hash(labels[0])  # a file named by its hash
         self.add(FILENAME, word)
         return True
 
-    def _range(self, text: str, spot: Spot) -> None:
+    def _range(self, text: str, where: Spot, end: int) -> None:
         """`10.0.0.1-10.0.0.9`: each dotted part on its own."""
-        i = spot.s
-        for part in text[spot.s : spot.e].split("-"):
+        s, e = where[0], where[1]
+        for part in text[s:e].split("-"):
             if "." in part or MARK in part:
-                self._word(text, i, i + len(part), spot.end)
-            i += len(part) + 1
+                self._word(text, s, s + len(part), end)
+            s += len(part) + 1
 
-    def _bare(self, word: str, prev: str, unc: bool) -> None:
+    def _bare(self, word: str, where: Spot) -> None:
         """A run without dots: a hash, a machine name, or the host of a UNC path."""
+        _, _, prev, _, unc, _ = where
         lower = word.lower()
         if "-" in word:
-            if (unc or (prev != "\\" and machine_name(word))) and LABEL.fullmatch(lower):
+            machine = prev != "\\" and machine_name(word)
+            if (unc or machine) and LABEL.fullmatch(lower):
                 self.add(HOSTNAME, lower)
         elif not self._hash(word) and unc and LABEL.fullmatch(lower) and not word.isdigit():
             self.add(HOSTNAME, lower)

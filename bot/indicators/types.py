@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from types import MappingProxyType
 
 
 class IndicatorType(StrEnum):
@@ -41,8 +40,8 @@ T = IndicatorType
 # Reading an enum member off its class costs ~50 ns; the hot paths use these module constants.
 IPV4, IPV6, DOMAIN, HOSTNAME, URL = T.IPV4, T.IPV6, T.DOMAIN, T.HOSTNAME, T.URL
 MD5, SHA1, SHA256, FILENAME = T.MD5, T.SHA1, T.SHA256, T.FILENAME
-# Hex digits of a digest → its type. Read-only: it is shared by every module that asks.
-HASH_LENGTHS: Mapping[int, IndicatorType] = MappingProxyType({32: MD5, 40: SHA1, 64: SHA256})
+# Hex digits of a digest → its type. Typed read-only: it is shared by every module that asks.
+HASH_LENGTHS: Mapping[int, IndicatorType] = {32: MD5, 40: SHA1, 64: SHA256}
 HASH_TYPES = frozenset(HASH_LENGTHS.values())
 
 

@@ -129,20 +129,25 @@ _W = (
     r"0-9A-Za-z_\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u1fff\u2c00-\u2dff\u2e80-\u2fdf"
     r"\u3040-\ud7ff\uf900-\ufdff\ufe70-\ufefe\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\uff66-\uffdc"
 )
-# A token: the host of a UNC path (`\\\\host\`); or a run of name characters with a dot or hyphen
-# inside it, 32 to 64 hex digits, or an IPv6-shaped run (a `::` within 40 characters, or eight
-# groups). Plain words, most of a chat, never leave C. Dotted quads and bare hex runs come out
-# already classified (the `v4`, `hex` groups), so most log lines cost no Python per token.
-TOKEN = re.compile(
-    rf"(?<![{_W}.\-\ue000])(?:(?P<unc>(?<=\\\\)(?<!\\\\\\)[{_W}.\-\ue000]++)"
-    rf"|(?=[{_W}]*+[.:\-\ue000]|[0-9A-Fa-f]{{32}})(?:"
+# A token: a run of name characters with a dot or hyphen inside it, 32 to 64 hex digits, or an
+# IPv6-shaped run (a `::` within 40 characters, or eight groups); in `TOKEN_UNC` also the host of
+# a UNC path (`\\host\share`), which costs every word a look and so is only looked for in texts
+# that hold two backslashes in a row.
+# Plain words, most of a chat, never leave C. Dotted quads and bare hex runs come out already
+# classified (the `v4`, `hex` groups), so most log lines cost no Python per token.
+_TOKENS = (
+    rf"(?=[{_W}]*+[.:\-\ue000]|[0-9A-Fa-f]{{32}})(?:"
     r"(?P<v6>(?<!:)(?=[0-9A-Fa-f]{0,4}:)(?=[0-9A-Fa-f:.]{0,40}?::|(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f])"
     rf"[0-9A-Fa-f:.]{{2,45}}+(?![{_W}:\ue000]))"
     rf"|(?P<v4>[0-9]{{1,3}}\.[0-9]{{1,3}}\.[0-9]{{1,3}}\.[0-9]{{1,3}})(?![{_W}\-\ue000]|\.[{_W}\ue000])"
     rf"|(?P<hex>[0-9A-Fa-f]{{32,64}})(?![{_W}\-\ue000]|\.[{_W}\ue000])"
     # anything else with a dot or hyphen inside; not a digit-led run without a dot (dates, phones)
     rf"|(?=[{_W}]*+[.\-\ue000]++[{_W}\ue000])(?![0-9][{_W}\-]*+(?![{_W}.\-\ue000]))"
-    rf"[{_W}.\-\ue000]++))"
+    rf"[{_W}.\-\ue000]++)"
+)
+TOKEN = re.compile(rf"(?<![{_W}.\-\ue000])(?:{_TOKENS})")
+TOKEN_UNC = re.compile(
+    rf"(?<![{_W}.\-\ue000])(?:(?P<unc>(?<=\\\\)(?<!\\\\\\)[{_W}.\-\ue000]++)|{_TOKENS})"
 )
 HEX_RUN = re.compile(r"(?<![0-9A-Za-z])[0-9A-Fa-f]{32,64}(?![0-9A-Za-z])")
 HEX = re.compile(r"[0-9a-f]++")
@@ -156,7 +161,7 @@ ALNUM = re.compile(r"[^\W_]")
 DIGIT = re.compile(r"[0-9]")
 SPACE = re.compile(r"\s")
 NOT_IN_NAMES = re.compile(r'[\x00-\x1f/\\:<>"|?*]')
-WORDS = re.compile(r"[a-z0-9]++")
+WORDS = re.compile(r"[A-Za-z0-9]++")
 AUTHORITY_END = re.compile(r"[/?#]")
 CLOSERS = {")": "(", "]": "[", "}": "{"}
 OPENERS = frozenset("([{")
