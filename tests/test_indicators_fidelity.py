@@ -5,18 +5,51 @@ from __future__ import annotations
 
 import pytest
 
-from bot.indicators import IndicatorType, extract, normalize, refang
+from bot.indicators import (
+    HASH_LENGTHS,
+    HASH_TYPES,
+    IndicatorType,
+    hash_type,
+    normalize,
+    refang,
+)
+from tests.test_indicators import Pairs, case, pairs
 
-Pairs = list[tuple[str, str]]
+MAC_ADDRESSES = [
+    case("port 12 learned BC-24-11-5F-0A-9E", id="upper-dashes"),
+    case("client 3c-22-fb-8a-91-0e roamed", id="lower-dashes"),
+    case("EUI-64 0A-1B-2C-FF-FE-3D-4E-5F", id="eui-64"),
+    case(
+        "BC-24-11-5F-0A-9E on WS-FIN-042",
+        ("hostname", "ws-fin-042"),
+        id="machine-names-still-found",
+    ),
+]
 
-
-def pairs(text: str) -> Pairs:
-    return [(i.type.value, i.value) for i in extract(text).indicators]
-
-
-def case(text: str, *expected: tuple[str, str], id: str) -> object:
-    return pytest.param(text, list(expected), id=id)
-
+CLOUD_IDS = [
+    case("arn:aws:ec2:eu-west-1:210987654321:instance/i-07c1d2e3f4a5b6c7d", id="aws-instance"),
+    case("arn:aws:rds:eu-central-1:210987654321:db:billing-replica2", id="aws-rds"),
+    case("arn:aws-us-gov:lambda:us-gov-west-1:210987654321:function:sync-job7", id="aws-partition"),
+    case(
+        "/subscriptions/0f8e2c1a-5b7d-4e3f-9a6b-1c2d3e4f5a6b/resourceGroups/rg-soc-02/providers/"
+        "Microsoft.Compute/virtualMachines/vm-jump-03",
+        id="azure-resource-id",
+    ),
+    case("projects/sec-lab-17/zones/europe-west4-b/instances/edge-proxy-5", id="gcp-resource-name"),
+    case(
+        "role arn:aws:iam::210987654321:role/ir-responder assumed from 198.51.100.23 on SRV-DC01",
+        ("ipv4", "198.51.100.23"),
+        ("hostname", "srv-dc01"),
+        id="indicators-around-an-arn",
+    ),
+    case(
+        "arn:aws:iam::210987654321:role/ir-responder SRV-DC01\n"
+        "/subscriptions/0f8e2c1a-5b7d-4e3f-9a6b-1c2d3e4f5a6b/x WS-FIN-042",
+        ("hostname", "srv-dc01"),
+        ("hostname", "ws-fin-042"),
+        id="machines-after-cloud-ids",
+    ),
+]
 
 MARKDOWN_LINKS = [
     case(
@@ -46,6 +79,23 @@ MARKDOWN_LINKS = [
         ("url", "https://en.wikipedia.org/wiki/Foo_(bar)"),
         id="brackets-inside-a-url",
     ),
+]
+
+IPV6_AFTER_PUNCTUATION = [
+    case("beacons to...2001:db8:7::15", ("ipv6", "2001:db8:7::15"), id="after-an-ellipsis"),
+    case(
+        ".2001:db8:7::16 and ,2001:db8:7::17",
+        *[("ipv6", f"2001:db8:7::{n}") for n in (16, 17)],
+        id="after-a-dot-and-a-comma",
+    ),
+    case("(2001:db8:7::18).", ("ipv6", "2001:db8:7::18"), id="in-brackets-before-a-dot"),
+    case(
+        "see...evil-sync.net and 10.2.3.4...",
+        ("domain", "evil-sync.net"),
+        ("ipv4", "10.2.3.4"),
+        id="names-and-addresses-after-an-ellipsis",
+    ),
+    case("12:30:45 and ab:cd:ef:01:23:45 and std::map", id="not-addresses"),
 ]
 
 UNICODE_CLOSERS = [
@@ -207,7 +257,6 @@ PROSE = [
     case("http__init__ and __hxxp__ and the http:// prefix", id="scheme-look-alikes"),
 ]
 
-
 INTERNATIONAL_NAMES = [
     case("bücher.de and BÜCHER.DE", ("domain", "bücher.de"), id="as-written-lower-case"),
     case("xn--bcher-kva.de", ("domain", "xn--bcher-kva.de"), id="punycode-stays-punycode"),
@@ -226,10 +275,71 @@ INTERNATIONAL_NAMES = [
     case("evil-sync.net中 and example.cöm", id="not-names"),
 ]
 
+HOST_CONTEXT = [
+    case("isolate host dc01 now", ("hostname", "dc01"), id="host"),
+    case("seen on DC01 and on FS02", ("hostname", "dc01"), ("hostname", "fs02"), id="on"),
+    case("device wks7 is offline", ("hostname", "wks7"), id="device"),
+    case("/mde host web3", ("hostname", "web3"), id="mde-host-argument"),
+    case(
+        "hostname: SQL01, DeviceName=`lt0042`",
+        ("hostname", "sql01"),
+        ("hostname", "lt0042"),
+        id="key-value",
+    ),
+    case(
+        "isolate PC22 and host dc01.corp.local",
+        ("hostname", "pc22"),
+        ("hostname", "dc01.corp.local"),
+        id="isolate-and-a-dotted-name",
+    ),
+]
+
+NOT_HOSTS = [
+    case("on it; on call; host a meeting; the host is down; device is fine", id="prose"),
+    case("on Win10, on EC2, on S3, on Q3, on P1 tickets, on day10", id="on-needs-a-machine-name"),
+    case("on SHA256 and MD5, on T1059, on INC0012345, on KB5034441, on x64", id="on-tech-words"),
+    case("host 443, device 2, host: 10, on 3rd floor", id="numbers"),
+    case("hosting dc01 and devices wks7 and onboard pc22", id="longer-words"),
+]
+
+CODE = [
+    case("System.IO and Microsoft.NET and System.Net.Http", id="namespaces"),
+    case("Microsoft.Storage/storageAccounts and Microsoft.Compute", id="resource-providers"),
+    case("os.path, os.name, req.host, self.app, this.name", id="attributes"),
+    case("subprocess.run(x) and done.Next", id="calls-and-sentences"),
+    case(
+        "Google.com, EVIL.COM", ("domain", "google.com"), ("domain", "evil.com"), id="domains-stay"
+    ),
+    case(
+        "res.zip and report.PDF",
+        ("filename", "res.zip"),
+        ("filename", "report.PDF"),
+        id="files-stay",
+    ),
+]
+
+NO_CUT_DOWN = [
+    case("http__evil-cdn.net is read whole", ("url", "http://evil-cdn.net"), id="scheme-join"),
+    case("build_42-evil.com", id="not-a-shorter-domain"),
+    case("10.0.0.1-10.0.0.9", ("ipv4", "10.0.0.1"), ("ipv4", "10.0.0.9"), id="ranges-still-split"),
+]
+
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    MARKDOWN_LINKS + UNICODE_CLOSERS + OTHER_SCHEMES + DEFANG_FORMS + PROSE + INTERNATIONAL_NAMES,
+    MAC_ADDRESSES
+    + CLOUD_IDS
+    + MARKDOWN_LINKS
+    + IPV6_AFTER_PUNCTUATION
+    + UNICODE_CLOSERS
+    + OTHER_SCHEMES
+    + DEFANG_FORMS
+    + PROSE
+    + INTERNATIONAL_NAMES
+    + HOST_CONTEXT
+    + NOT_HOSTS
+    + CODE
+    + NO_CUT_DOWN,
 )
 def test_extracts_exactly(text: str, expected: Pairs) -> None:
     assert pairs(text) == expected
@@ -256,3 +366,13 @@ def test_international_names_revalidate() -> None:
     assert normalize(IndicatorType.DOMAIN, "Bücher.DE") == "bücher.de"
     assert normalize(IndicatorType.HOSTNAME, "bücher.local") == "bücher.local"
     assert normalize(IndicatorType.DOMAIN, "bücher.cöm") is None
+
+
+def test_one_hash_length_table() -> None:
+    assert dict(HASH_LENGTHS) == {
+        32: IndicatorType.MD5,
+        40: IndicatorType.SHA1,
+        64: IndicatorType.SHA256,
+    }
+    assert frozenset(HASH_LENGTHS.values()) == HASH_TYPES
+    assert [hash_type("a" * n) for n in (32, 40, 64, 128)] == [*HASH_LENGTHS.values(), None]

@@ -15,8 +15,8 @@ inside the same run) and uses possessive quantifiers.
 
 This module is the interface. Inside the package: `types` (what is returned, the hash-length
 table), `vocabulary` (word lists and patterns), `tlds` (the IANA list), `fang` (Slack escapes,
-refanging), `rules` (validation of one candidate), `scanner` (one message's scan), `richtext`
-(blocks → text).
+refanging), `rules` (validation of one candidate), `names` (machine names, code, cloud ids),
+`scanner` (one message's scan), `richtext` (blocks → text).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 
 from bot.indicators.fang import refang_marked
 from bot.indicators.richtext import rich_elements
-from bot.indicators.rules import fqdn_syntax, name_kind, parse_ipv4, parse_ipv6, parse_url
+from bot.indicators.rules import fqdn_syntax, name_kind, parse_ipv4, parse_ipv6, parse_url, to_ascii
 from bot.indicators.scanner import Found
 from bot.indicators.tlds import IANA_TLDS
 from bot.indicators.types import (
@@ -71,6 +71,7 @@ __all__ = [
     "normalize",
     "refang",
     "text_of_rich_text",
+    "to_ascii",
 ]
 
 

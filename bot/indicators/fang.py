@@ -35,16 +35,14 @@ def refang_marked(text: str) -> str:
     """Refang, writing refanged dots as `MARK` so classification knows what was defanged."""
     escaped = "\\" in text
     if escaped:  # `evil\(.\)com`, `https:\/\/evil.com\/a`
-        text = ESCAPED_BRACKET.sub(r"\1\2", text.replace("\\/", "/"))
+        text = ESCAPED_BRACKET.sub(r"\1\2\3", text)
     spaced: list[bool] = []  # set when a bracketed dot stands between spaces: `evil (.) com`
     text = DEFANG_BRACKETS.sub(lambda m: _bracketed(m, spaced), text)
     text = HXXP.sub(_hxxp, text)  # after the brackets: `hxxp([:]` must refang the same twice
     if escaped:  # `evil\.com`, and `evil\[.]com` refanged twice over
         text = ESCAPED_DOT.sub(MARK, text)
-    if MARK in text:  # `example.]com`; `evil [.] com`: the spaces around a bracketed dot go too
-        text = text.replace("." + MARK, MARK)
-        if " " + MARK in text or MARK + " " in text or "\t" in text:
-            text = MARK_SPACES.sub(MARK, text)
+    if MARK in text and (" " + MARK in text or MARK + " " in text or "\t" in text):
+        text = MARK_SPACES.sub("", text)  # `evil [.] com`: the spaces around it go with the dot
     if spaced or " . " in text or (escaped and " \\. " in text):
         text = SPACED.sub(_spaced, text)
     return text
@@ -61,8 +59,10 @@ def _between_names(m: re.Match[str]) -> bool:
 
 
 def _bracketed(m: re.Match[str], spaced: list[bool]) -> str:
+    if m.lastgroup == "after":
+        return ""  # `example.]com`: the dot before the closers stays
     if m.lastgroup != "full":
-        return MARK  # `example[]com`, `example[.com`, `www].[example`, `example.]com`
+        return MARK  # `example[]com`, `example[.com`, `www].[example`
     inner = (m.group("inner") or "").lower()
     square = m.group()[0] == "["
     # Round and curly brackets, and the rarer square forms, only between name characters:

@@ -1,4 +1,4 @@
-"""Validation and classification rules for one candidate: IPs, names, URLs, machine names."""
+"""Validation of one candidate: addresses, names under a TLD, URLs."""
 
 from __future__ import annotations
 
@@ -10,15 +10,11 @@ from bot.indicators.vocabulary import (
     AUTHORITY_END,
     CLOSERS,
     DIGIT,
-    DIRECTIONS,
     FILE_EXTS,
     FQDN,
     IPV4_RE,
-    MACHINE_PREFIXES,
     NONPUBLIC_TLDS,
-    NOT_MACHINE_PREFIXES,
     OPENERS,
-    REGION_PREFIXES,
     SCHEMES,
     SPACE,
     SPECIAL_PUBLIC,
@@ -30,28 +26,6 @@ from bot.indicators.vocabulary import (
 def looks_like_file(labels: list[str]) -> bool:
     """A name whose extension is also a TLD: a file when it has two labels or a file-type inside."""
     return len(labels) == 2 or any(p.lower() in FILE_EXTS for p in labels[1:-1])
-
-
-def machine_name(word: str) -> bool:
-    """`DESKTOP-7H3K2LQ`, `WS-FIN-042`, `SRV-01`; not `SHA-256`, `CVE-2024-3400`, `us-east-1`."""
-    if len(word) > 63 or "_" in word or not word.isascii():
-        return False
-    upper = word.isupper()
-    if not (upper or word.islower()):
-        return False  # `X-Forwarded-For`
-    segs = word.lower().split("-")
-    first, last = segs[0], segs[-1]
-    if not all(segs) or len(first) < 2 or not first.isalpha():
-        return False
-    if first in NOT_MACHINE_PREFIXES or last.isalpha():
-        return False  # a machine's name ends in a number
-    if first in REGION_PREFIXES and segs[1] in DIRECTIONS:
-        return False
-    if first in MACHINE_PREFIXES:
-        return True  # `SRV-01`, `dc-01`, `desktop-7h3k2lq`, `ip-10-0-3-17`
-    if len(segs) == 2:
-        return upper and not last.isdigit()  # `WIN-Q0KJ8N1B7GH`; not `COVID-19`, `gpt-4o`
-    return not any(seg.isdigit() for seg in segs[1:-1])  # `WS-FIN-042`; not `part-2-of-3`
 
 
 def said_before(text: str, s: int, words: frozenset[str]) -> bool:

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterator
 
 from bot.indicators.fang import refang_marked, unescape
-from bot.indicators.names import glued_symbol
+from bot.indicators.names import (
+    code_like,
+    context_name,
+    glued_symbol,
+    in_cloud_id,
+    machine_name,
+)
 from bot.indicators.rules import (
     boring_ip,
     dotted_quad,
     host_kind,
     looks_like_file,
-    machine_name,
     name_kind,
     parse_ipv4,
     parse_ipv6,
@@ -25,14 +31,18 @@ from bot.indicators.types import FILENAME, HASH_LENGTHS, HOSTNAME, IPV4, IPV6, U
 from bot.indicators.vocabulary import (
     ALNUM,
     AUTHORITY_END,
+    CODE_SELF,
+    CONTEXT_NAME,
     DOMAIN_WORDS,
     EDGE,
     FILE_EXTS,
     HEX,
     HEX_RUN,
     HOST_SCHEMES,
+    IPV6_AT,
     LABEL,
     MARK,
+    NON_ASCII,
     NOT_DOMAIN_EXTS,
     NOT_FILES,
     SCHEME_LENGTHS,
@@ -41,6 +51,7 @@ from bot.indicators.vocabulary import (
     TOKEN_UNC,
     URL_RUN,
     VERSION_WORDS,
+    WEAK_HOST_WORDS,
 )
 
 # Where a word sits once trimmed: start, end, the characters before and after it, whether it is
@@ -66,17 +77,34 @@ def spot(text: str, word: str, s: int, e: int, end: int) -> Spot | None:
     return s, e, prev, text[e] if e < end else " ", unc, in_path
 
 
-def cut_url(raw: str) -> str:
-    """End a URL where a Markdown link's label ends (`[x](http://y)`), and at punctuation, spaces
-    and format characters of other scripts that the URL pattern lets through (U+276F, U+27E9)."""
-    md = raw.find("](")
-    if md > 0:
-        raw = raw[:md]
-    if not raw.isascii():
-        for i, c in enumerate(raw):
-            if c > "\x7f" and c != MARK and unicodedata.category(c)[:2] in _URL_ENDS:
-                return raw[:i]
-    return raw
+def url_ends(text: str, colon: int, stop: int) -> list[int]:
+    """Where URLs end inside the run of URL characters `text[colon:stop]`, in order, `stop` last:
+    where a Markdown link's label ends (`[x](http://y)`), and at punctuation, spaces and format
+    characters of other scripts that the URL pattern lets through (U+276F, U+27E9)."""
+    ends = []
+    md = text.find("](", colon, stop)
+    while md >= 0:
+        ends.append(md)
+        md = text.find("](", md + 2, stop)
+    ends.extend(
+        c.start()
+        for c in NON_ASCII.finditer(text, colon, stop)
+        if c.group() != MARK and unicodedata.category(c.group())[:2] in _URL_ENDS
+    )
+    ends.sort()
+    ends.append(stop)
+    return ends
+
+
+def scheme_length(text: str, colon: int) -> int:
+    """The length of the known scheme that ends at `colon` (the `://` there), or 0."""
+    for n in SCHEME_LENGTHS:
+        before = text[colon - n - 1 : colon - n]
+        if text[colon - n : colon].lower() in SCHEMES and not (
+            before.isascii() and before.isalnum()
+        ):
+            return n
+    return 0
 
 
 _URL_ENDS = frozenset(("Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "Zs", "Zl", "Zp", "Cf"))
@@ -122,26 +150,36 @@ class Found:
         if not text:
             return
         text = refang_marked(unescape(text))
+        token = TOKEN_UNC if "\\\\" in text else TOKEN
         pos = 0
         for start, stop, url in self._urls(text) if "://" in text else ():
-            self._tokens(text, pos, start)
+            self._tokens(token, text, pos, start)
             self._url(url)
             pos = stop
-        self._tokens(text, pos, len(text))
+        self._tokens(token, text, pos, len(text))
 
     def _urls(self, text: str) -> Iterator[tuple[int, int, str]]:
-        """Each valid URL in `text`: where it starts and stops, and its normal form."""
-        pos = 0
-        while (m := URL_RUN.search(text, pos)) is not None:
-            colon = m.start()
-            start = colon - next(
-                n for n in SCHEME_LENGTHS if text[colon - n : colon].lower() in SCHEMES
-            )
-            raw = trim_url(cut_url(text[start : m.end()]))
-            pos = max(start + len(raw), colon + 3)
-            url = parse_url(raw.replace(MARK, ".").replace(":// ", "://", 1), self.suffixes)
-            if url is not None:
-                yield start, start + len(raw), url
+        """Each valid URL in `text`: where it starts and stops, and its normal form.
+
+        A run of URL characters may hold several URLs (`[https://a](https://a)`, other scripts'
+        punctuation between them); each is read from its scheme to its own end, so a long run is
+        read about once, whatever it holds."""
+        for run in URL_RUN.finditer(text):
+            colon, stop = run.start(), run.end()
+            ends = url_ends(text, colon, stop)
+            i = 0
+            while colon >= 0:
+                start = colon - scheme_length(text, colon)
+                while ends[i] <= colon:
+                    i += 1
+                end = ends[i]
+                raw = trim_url(text[start:end])
+                url = parse_url(raw.replace(MARK, ".").replace(":// ", "://", 1), self.suffixes)
+                if url is not None:
+                    yield start, start + len(raw), url
+                colon = text.find("://", max(end, colon + 3), stop)
+                while colon >= 0 and not scheme_length(text, colon):
+                    colon = text.find("://", colon + 3, stop)
 
     def _url(self, url: str) -> None:
         """A URL, the hashes in its path, and for other protocols than the web's its host."""
@@ -179,8 +217,9 @@ class Found:
             self.add(IPV6, v6)
         return v6 is not None
 
-    def _tokens(self, text: str, start: int, end: int) -> None:
-        for m in (TOKEN_UNC if "\\\\" in text else TOKEN).finditer(text, start, end):
+    def _tokens(self, token: re.Pattern[str], text: str, start: int, end: int) -> None:
+        """Classify the tokens of `text[start:end]` that `token` (`TOKEN` or `TOKEN_UNC`) finds."""
+        for m in token.finditer(text, start, end):
             fast = m.lastgroup  # None for a run of name characters, the most common token
             if fast is None or fast == "unc":
                 self._word(text, m.start(), m.end(), end)
@@ -188,12 +227,23 @@ class Found:
                 self._ipv4_at(text, m.start(), dotted_quad(m.group()))
             elif fast == "hex":
                 self._hash(m.group())
-            else:
+            elif fast == "v6":
                 self._ipv6(m.group())
+            else:
+                self._context(text, m, end)
+
+    def _context(self, text: str, m: re.Match[str], end: int) -> None:
+        """`host dc01`, `on DC01`: a dot-less name right after a word that says it is a host."""
+        name = CONTEXT_NAME.match(text, m.end(), end)
+        if name is not None and context_name(name.group(1), m.group().lower() in WEAK_HOST_WORDS):
+            self.add(HOSTNAME, name.group(1).lower())
 
     def _word(self, text: str, s: int, e: int, end: int) -> None:
         """Classify one colon-free run `text[s:e]`; `end` bounds the look at what follows."""
         word = text[s:e]
+        if ".." in word:
+            self._ellipsis(text, s, word, end)
+            return
         before, after = text[s - 1] if s else " ", text[e] if e < end else " "
         if (before > "\x7f" or after > "\x7f") and (glued_symbol(before) or glued_symbol(after)):
             return  # `☺.damowmow.com`: the tail of a name we cannot read whole
@@ -203,15 +253,26 @@ class Found:
         s, e, _, nxt, _, _ = where
         if nxt == "@":
             return  # the local part of an e-mail address
+        if nxt == ":" and e - s <= 4:
+            v6 = IPV6_AT.match(text, s, end)  # `see...2001:db8::1`, `.2001:db8::1`
+            if v6 is not None and self._ipv6(v6.group()):
+                return
         if e - s != len(word):
             word = text[s:e]
         defanged = MARK in word
         if defanged:
             word = word.replace(MARK, ".")
         if "." not in word:
-            self._bare(word, where)
+            self._bare(text, word, where)
         elif len(word) <= 255:
             self._dotted(text, word, defanged, where, end)
+
+    def _ellipsis(self, text: str, s: int, word: str, end: int) -> None:
+        """`see...evil.com`: an ellipsis is no part of a name; each side is read on its own."""
+        for part in word.split(".."):
+            if part.strip("."):
+                self._word(text, s, s + len(part), end)
+            s += len(part) + 2
 
     def _dotted(self, text: str, word: str, defanged: bool, where: Spot, end: int) -> None:
         """A word with dots: an IPv4 address or range, a domain or host name, a file name."""
@@ -223,15 +284,22 @@ class Found:
             return  # a directory: `Microsoft.NET\Framework64`, `/opt/app.d/`
         labels = word.split(".")
         lower = word.lower()
-        if not defanged and not unc and labels[-1].istitle() and labels[-2].islower():
-            return  # `done.Next`, `it.So`: two sentences without a space
+        if (
+            not defanged
+            and not unc
+            and (
+                (labels[-1].istitle() and labels[-2].islower())
+                or (len(labels) == 2 and labels[0] in CODE_SELF)
+            )
+        ):
+            return  # `done.Next`, `it.So`: two sentences without a space; `self.app`: code
         kind = name_kind(lower, self.suffixes)
         if prev == "@" or unc:
             if kind is not None:
                 self.add(kind, lower)
             return
-        if kind is not None and not defanged and nxt == "(":
-            kind = None  # `subprocess.run(`: code
+        if kind is not None and not defanged and (nxt == "(" or code_like(word, labels)):
+            kind = None  # `subprocess.run(`, `System.IO`, `os.name`: code
         if self._file(text, s, word, labels, None if in_path else kind, defanged) or in_path:
             return
         if kind is not None:
@@ -268,19 +336,24 @@ class Found:
         return True
 
     def _range(self, text: str, where: Spot, end: int) -> None:
-        """`10.0.0.1-10.0.0.9`: each dotted part on its own."""
+        """`10.0.0.1-10.0.0.9`: each address on its own. Names are not split (`a-b.evil.com` is
+        not `b.evil.com`)."""
         s, e = where[0], where[1]
-        for part in text[s:e].split("-"):
+        parts = text[s:e].split("-")
+        dotted = [p.replace(MARK, ".") for p in parts if "." in p or MARK in p]
+        if not all(p.replace(".", "").isdigit() for p in dotted):
+            return
+        for part in parts:
             if "." in part or MARK in part:
                 self._word(text, s, s + len(part), end)
             s += len(part) + 1
 
-    def _bare(self, word: str, where: Spot) -> None:
+    def _bare(self, text: str, word: str, where: Spot) -> None:
         """A run without dots: a hash, a machine name, or the host of a UNC path."""
-        _, _, prev, _, unc, _ = where
+        s, _, prev, _, unc, _ = where
         lower = word.lower()
         if "-" in word:
-            machine = prev != "\\" and machine_name(word)
+            machine = prev != "\\" and machine_name(word) and not in_cloud_id(text, s)
             if (unc or machine) and LABEL.fullmatch(lower):
                 self.add(HOSTNAME, lower)
         elif not self._hash(word) and unc and LABEL.fullmatch(lower) and not word.isdigit():
