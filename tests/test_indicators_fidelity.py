@@ -171,7 +171,14 @@ OTHER_SCHEMES = [
         ("url", "https://drop-sync.org/x"),
         id="web-schemes-keep-their-host-quiet",
     ),
+    case(
+        "udp://010.000.000.077:53",
+        ("url", "udp://010.000.000.077:53"),
+        ("ipv4", "10.0.0.77"),
+        id="host-address-in-normal-form",
+    ),
     case("rdar://12345 and tcp://localhost:80", id="no-host"),
+    case("ssh://127.0.0.1:22", ("url", "ssh://127.0.0.1:22"), id="loopback-host-not-reported"),
 ]
 
 DEFANG_FORMS = [

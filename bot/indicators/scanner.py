@@ -89,7 +89,7 @@ def url_ends(text: str, colon: int, stop: int) -> list[int]:
     ends.extend(
         c.start()
         for c in NON_ASCII.finditer(text, colon, stop)
-        if c.group() != MARK and unicodedata.category(c.group())[:2] in _URL_ENDS
+        if unicodedata.category(c.group())[:2] in _URL_ENDS
     )
     ends.sort()
     ends.append(stop)
@@ -192,6 +192,8 @@ class Found:
         if scheme in HOST_SCHEMES:
             host = url_host(url)
             kind = host_kind(host, self.suffixes)
+            if kind is IPV4:
+                host = parse_ipv4(host) or host  # `udp://010.0.0.7` is `10.0.0.7`
             if kind is not None and not boring_ip(host):
                 self.add(kind, host)
 
