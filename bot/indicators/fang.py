@@ -59,6 +59,8 @@ def _between_names(m: re.Match[str]) -> bool:
 
 
 def _bracketed(m: re.Match[str], spaced: list[bool]) -> str:
+    if m.group() == "[.]":
+        return MARK  # by far the most common
     if m.lastgroup == "after":
         return ""  # `example.]com`: the dot before the closers stays
     if m.lastgroup != "full":
