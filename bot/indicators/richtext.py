@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.indicators.fang import _escape
+from bot.indicators.fang import escape
 
 
-def _rich_elements(elements: object, lines: list[str]) -> None:
+def rich_elements(elements: object, lines: list[str]) -> None:
     if not isinstance(elements, list):
         return
     for section in elements:
@@ -15,7 +15,7 @@ def _rich_elements(elements: object, lines: list[str]) -> None:
             continue
         kind = section.get("type")
         if kind == "rich_text_list":
-            _rich_elements(section.get("elements"), lines)
+            rich_elements(section.get("elements"), lines)
             continue
         inner = section.get("elements")
         items = inner if isinstance(inner, list) else []
@@ -30,10 +30,10 @@ def _rich_element(el: Mapping[str, object]) -> str:
 
     kind = field("type")
     if kind == "text":
-        return _escape(field("text"))
+        return escape(field("text"))
     if kind == "link":
         label = field("text")
-        return f"<{field('url')}|{_escape(label)}>" if label else f"<{field('url')}>"
+        return f"<{field('url')}|{escape(label)}>" if label else f"<{field('url')}>"
     if kind == "user":
         return f"<@{field('user_id')}>"
     if kind == "channel":
@@ -44,4 +44,4 @@ def _rich_element(el: Mapping[str, object]) -> str:
         return f"<!{field('range')}>"
     if kind == "emoji":
         return f":{field('name')}:"
-    return _escape(field("fallback") or field("text") or field("value"))
+    return escape(field("fallback") or field("text") or field("value"))

@@ -1,64 +1,39 @@
-"""Validation and classification rules for one candidate: IPs, names, URLs, machine names."""
+"""Validation of one candidate: addresses, names under a TLD, URLs."""
 
 from __future__ import annotations
 
 import ipaddress
 
-from bot.indicators.types import DOMAIN, HOSTNAME, IndicatorType
+from bot.indicators.tlds import IANA_TLDS
+from bot.indicators.types import DOMAIN, HOSTNAME, IPV4, IPV6, IndicatorType
 from bot.indicators.vocabulary import (
-    _AUTHORITY_END,
-    _CLOSERS,
-    _DIGIT,
-    _DIRECTIONS,
-    _FILE_EXTS,
-    _FQDN,
-    _IPV4_RE,
-    _MACHINE_PREFIXES,
-    _NONPUBLIC_TLDS,
-    _NOT_MACHINE_PREFIXES,
-    _REGION_PREFIXES,
-    _SCHEMES,
-    _SPACE,
-    _SPECIAL_PUBLIC,
-    _URL_TRAILING,
-    _WORDS,
+    AUTHORITY_END,
+    CLOSERS,
+    DIGIT,
+    FILE_EXTS,
+    FQDN,
+    IPV4_RE,
+    NONPUBLIC_TLDS,
+    OPENERS,
+    SCHEMES,
+    SPACE,
+    SPECIAL_PUBLIC,
+    URL_TRAILING,
+    WORDS,
 )
-from bot.tlds import IANA_TLDS
 
 
-def _looks_like_file(labels: list[str]) -> bool:
+def looks_like_file(labels: list[str]) -> bool:
     """A name whose extension is also a TLD: a file when it has two labels or a file-type inside."""
-    return len(labels) == 2 or any(p.lower() in _FILE_EXTS for p in labels[1:-1])
+    return len(labels) == 2 or any(p.lower() in FILE_EXTS for p in labels[1:-1])
 
 
-def _machine_name(word: str) -> bool:
-    """`DESKTOP-7H3K2LQ`, `WS-FIN-042`, `SRV-01`; not `SHA-256`, `CVE-2024-3400`, `us-east-1`."""
-    if len(word) > 63 or "_" in word or not word.isascii():
-        return False
-    upper = word.isupper()
-    if not (upper or word.islower()):
-        return False  # `X-Forwarded-For`
-    segs = word.lower().split("-")
-    first, last = segs[0], segs[-1]
-    if not all(segs) or len(first) < 2 or not first.isalpha():
-        return False
-    if first in _NOT_MACHINE_PREFIXES or _DIGIT.search(last) is None:
-        return False
-    if first in _REGION_PREFIXES and segs[1] in _DIRECTIONS:
-        return False
-    if first in _MACHINE_PREFIXES:
-        return True  # `SRV-01`, `dc-01`, `desktop-7h3k2lq`, `ip-10-0-3-17`
-    if len(segs) == 2:
-        return upper and not last.isdigit()  # `WIN-Q0KJ8N1B7GH`; not `COVID-19`, `gpt-4o`
-    return not any(seg.isdigit() for seg in segs[1:-1])  # `WS-FIN-042`; not `part-2-of-3`
-
-
-def _said_before(text: str, s: int, words: frozenset[str]) -> bool:
+def said_before(text: str, s: int, words: frozenset[str]) -> bool:
     """True when one of the two words before position `s` is in `words`."""
-    return any(w in words for w in _WORDS.findall(text[max(0, s - 32) : s].lower())[-2:])
+    return any(w.lower() in words for w in WORDS.findall(text, max(0, s - 32), s)[-2:])
 
 
-def _boring_ip(value: str) -> bool:
+def boring_ip(value: str) -> bool:
     """Addresses nobody looks up: unspecified, loopback, broadcast, netmasks."""
     if value in ("0.0.0.0", "255.255.255.255", "::"):  # noqa: S104 - a value, not a bind
         return True
@@ -71,26 +46,33 @@ def _boring_ip(value: str) -> bool:
     return False
 
 
-def _ipv4(value: str) -> str | None:
+def dotted_quad(value: str) -> str | None:
+    """`parse_ipv4` for a value already known to be four runs of one to three ASCII digits."""
+    a, b, c, d = map(int, value.split("."))
+    return None if max(a, b, c, d) > 255 else f"{a}.{b}.{c}.{d}"
+
+
+def parse_ipv4(value: str) -> str | None:
     """Dotted quad, leading zeros tolerated (`192.168.001.010` is how some IPS print it)."""
-    m = _IPV4_RE.fullmatch(value)
+    m = IPV4_RE.fullmatch(value)
     if m is None:
         return None
     octets = [int(p) for p in m.groups()]
     return None if max(octets) > 255 else ".".join(map(str, octets))
 
 
-def _idna(name: str) -> str:
-    """`münchen.de` → `xn--mnchen-3ya.de` (IDNA 2003, stdlib); unchanged when it cannot be."""
-    if not all(c.isalnum() or c in ".-" for c in name):
-        return name
+def to_ascii(name: str) -> str | None:
+    """`münchen.de` → `xn--mnchen-3ya.de` (IDNA 2003, stdlib), or None when it is no name.
+
+    Used to validate international names; they are reported as written (`docs/indicators.md`).
+    """
     try:
         return name.encode("idna").decode("ascii")
     except UnicodeError:
-        return name
+        return None
 
 
-def _ipv6(value: str) -> str | None:
+def parse_ipv6(value: str) -> str | None:
     """Compressed form; the shape rules look at that form, so re-validating it agrees."""
     if value.count(":") < 2 or len(value) > 45 or not value.isascii():
         return None
@@ -98,70 +80,92 @@ def _ipv6(value: str) -> str | None:
         compressed = ipaddress.IPv6Address(value).compressed
     except ValueError:
         return None
-    if _DIGIT.search(compressed) is None:
+    if DIGIT.search(compressed) is None:
         return None  # `dead::beef`, `Foo::Bar`, `::`
     if "::" not in compressed and max(map(len, compressed.split(":"))) <= 2:
         return None  # `00:16:3e:5a:4b:2c:00:1b`: octets of a MAC-like dump
     return compressed
 
 
-def _fqdn_syntax(name: str) -> bool:
-    return len(name) <= 253 and _FQDN.fullmatch(name) is not None
+def fqdn_syntax(name: str) -> bool:
+    """A dotted name in DNS syntax; international ones are checked in their `xn--` form."""
+    if not name.isascii():
+        name = to_ascii(name) or ""
+    return len(name) <= 253 and FQDN.fullmatch(name) is not None
 
 
-def _fqdn_kind(name: str, suffixes: tuple[str, ...]) -> IndicatorType | None:
+def name_kind(name: str, suffixes: tuple[str, ...]) -> IndicatorType | None:
     """`domain` for a name under a real TLD, `hostname` under an internal suffix, else None."""
     name = name.rstrip(".")
-    if not _fqdn_syntax(name):
+    if not name.isascii():
+        name = to_ascii(name) or ""
+    tld = name.rpartition(".")[2]  # looked at first: most dotted words end in no TLD at all
+    if tld in IANA_TLDS or tld in SPECIAL_PUBLIC:
+        kind: IndicatorType | None = DOMAIN
+    elif tld in NONPUBLIC_TLDS:
+        kind = HOSTNAME
+    elif not suffixes:
+        return None
+    else:
+        kind = None
+    if len(name) > 253 or FQDN.fullmatch(name) is None:
         return None
     for suffix in suffixes:
         if name == suffix or name.endswith("." + suffix):
             return HOSTNAME
-    tld = name.rpartition(".")[2]
-    if tld in _SPECIAL_PUBLIC:
-        return DOMAIN
-    if tld in _NONPUBLIC_TLDS or name.endswith(".home.arpa"):
-        return HOSTNAME
-    return DOMAIN if tld in IANA_TLDS else None
+    return HOSTNAME if name.endswith(".home.arpa") else kind
 
 
-def _trim_url(raw: str) -> str:
-    """Drop trailing punctuation and closing brackets that have no opener inside the URL."""
+def idn_host(host: str) -> bool:
+    """A host under a top-level domain in another script that the IANA list does not have (the
+    test names of the IDN examples, `例子.测试`): a URL's scheme says it is a host all the same."""
+    tld = host.rpartition(".")[2]
+    if not tld or tld.isascii():
+        return False
+    ascii_host = to_ascii(host)
+    return ascii_host is not None and "." in ascii_host and fqdn_syntax(ascii_host)
+
+
+def trim_url(raw: str) -> str:
+    """Drop trailing punctuation, closing brackets that have no opener inside the URL, and
+    opening brackets at its end."""
     opens = {o: raw.count(o) for o in "([{"}
     closes = {c: raw.count(c) for c in ")]}"}
     end = len(raw)
     while end:
         c = raw[end - 1]
-        if c in _URL_TRAILING:
+        if c in URL_TRAILING:
             end -= 1
-        elif c in _CLOSERS and closes[c] > opens[_CLOSERS[c]]:
+        elif c in CLOSERS and closes[c] > opens[CLOSERS[c]]:
             closes[c] -= 1
+            end -= 1
+        elif c in OPENERS:  # `http://evil.com/[`: an opener that closes nothing
             end -= 1
         else:
             break
     return raw[:end]
 
 
-def _url(raw: str, suffixes: tuple[str, ...]) -> str | None:
+def parse_url(raw: str, suffixes: tuple[str, ...]) -> str | None:
     """Validate a URL and return its normal form (scheme and host lower-cased), else None."""
     scheme, sep, rest = raw.partition("://")
     scheme = scheme.lower()
-    if not sep or scheme not in _SCHEMES or _SPACE.search(rest):
+    if not sep or scheme not in SCHEMES or SPACE.search(rest):
         return None
-    cut = _AUTHORITY_END.search(rest)
+    cut = AUTHORITY_END.search(rest)
     end = cut.start() if cut else len(rest)
     authority, tail = rest[:end], rest[end:]
     userinfo, at, hostport = authority.rpartition("@")
     if hostport.startswith("["):
         host, bracket, port = hostport[1:].partition("]")
-        if not bracket or _ipv6(host) is None or (port and not port.startswith(":")):
+        if not bracket or parse_ipv6(host) is None or (port and not port.startswith(":")):
             return None
         port = port[1:]
         shown = f"[{host.lower()}]"
     else:
         host, _, port = hostport.partition(":")
         low = host.lower()
-        if _ipv4(low) is None and _fqdn_kind(low, suffixes) is None:
+        if parse_ipv4(low) is None and name_kind(low, suffixes) is None and not idn_host(low):
             return None
         shown = low
     if port and not (port.isdigit() and port.isascii() and int(port) <= 65535):
@@ -169,9 +173,16 @@ def _url(raw: str, suffixes: tuple[str, ...]) -> str | None:
     return f"{scheme}://{userinfo}{at}{shown}{':' + port if port else ''}{tail}"
 
 
-def _url_host(url: str) -> str:
-    authority = _AUTHORITY_END.split(url.partition("://")[2], maxsplit=1)[0]
+def host_kind(host: str, suffixes: tuple[str, ...]) -> IndicatorType | None:
+    """What the host of a valid URL is: an address, a domain or a host name."""
+    if ":" in host:
+        return IPV6
+    return IPV4 if parse_ipv4(host) is not None else name_kind(host, suffixes)
+
+
+def url_host(url: str) -> str:
+    authority = AUTHORITY_END.split(url.partition("://")[2], maxsplit=1)[0]
     hostport = authority.rpartition("@")[2]
     if hostport.startswith("["):
-        return _ipv6(hostport[1:].partition("]")[0]) or ""
+        return parse_ipv6(hostport[1:].partition("]")[0]) or ""
     return hostport.partition(":")[0].rstrip(".")

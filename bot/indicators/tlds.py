@@ -6,7 +6,7 @@ Source: IANA's `tlds-alpha-by-domain.txt`, "Version 2026111700, Last Updated Tue
 1436 delegated top-level domains, lower-cased; internationalised ones in their `xn--` form.
 
 To refresh: replace the words in `_IANA` with the lines of a newer copy of that file, lower-cased.
-Why the IANA list and not the public-suffix list: see `bot/indicators.py`.
+Why the IANA list and not the public-suffix list: see `docs/indicators.md`.
 """
 
 from __future__ import annotations
