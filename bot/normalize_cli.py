@@ -179,14 +179,11 @@ _MODELS: dict[str, type[MdeModel]] = {"machine": Machine, "alert": Alert, "file"
 # `@odata.context` → kind: `…/$metadata#Machines`, `#Alerts/$entity`, `#AlertEntitySetName`;
 # also the entities MDE answers that this command does not convert.
 _CONTEXTS = {
-    "machines": "machine",
     "machine": "machine",
-    "alerts": "alert",
     "alert": "alert",
-    "alertentitysetname": "alert",
-    "files": "file",
-    "machineactions": "machine action",
-    "users": "user",
+    "file": "file",
+    "machineaction": "machine action",
+    "user": "user",
 }
 # Fields of the entities this command does not convert, that the others do not have.
 _OTHER_ENTITIES = {
@@ -214,8 +211,8 @@ def _context_kind(document: dict[str, Any]) -> str | None:
     context = document.get("@odata.context")
     if not isinstance(context, str) or "#" not in context:
         return None
-    entity_set = context.rsplit("#", 1)[1].split("/")[0].split("(")[0]
-    return _CONTEXTS.get(entity_set.lower())
+    entity_set = context.rsplit("#", 1)[1].split("/")[0].split("(")[0].rsplit(".", 1)[-1]
+    return _CONTEXTS.get(entity_set.lower().removesuffix("entitysetname").removesuffix("s"))
 
 
 def detect_kind(record: dict[str, Any], hint: str | None = None) -> str | None:

@@ -182,6 +182,29 @@ def test_kind_detection(record: dict[str, Any], hint: str | None, kind: str | No
     assert detect_kind(record, hint) == kind
 
 
+@pytest.mark.parametrize(
+    ("context", "kind"),
+    [
+        ("https://api.security.microsoft.com/api/$metadata#Machines", "machine"),
+        ("https://api.security.microsoft.com/api/$metadata#Machines/$entity", "machine"),
+        ("https://api.securitycenter.microsoft.com/api/$metadata#AlertEntitySetName", "alert"),
+        ("https://api.securitycenter.microsoft.com/api/$metadata#MachineEntitySetName", "machine"),
+        ("https://api.security.microsoft.com/api/$metadata#Files/$entity", "file"),
+        ("https://api.security.microsoft.com/api/$metadata#MachineActions", "machine action"),
+        ("https://api.securitycenter.microsoft.com/api/$metadata#Users/$entity", "user"),
+        ("https://x/api/$metadata#microsoft.windowsDefenderATP.api.InOrgFileStats", None),
+    ],
+)
+def test_the_page_context_names_the_kind(context: str, kind: str | None) -> None:
+    page = {"@odata.context": context, "value": [{"id": "x"}]}
+    status, _, errors = run(json.dumps(page))
+    if kind in {"machine", "alert"}:
+        assert (status, errors) == (0, [])
+    else:
+        assert status == 1
+        assert (kind or "not a machine") in errors[0]
+
+
 def test_kind_given_reads_what_detection_would_not() -> None:
     bare = {"id": "1e5bc9d7e413ddd7902c2932e418702b84d0cc07", "computerDnsName": "ws-1"}
     assert run(json.dumps(bare))[0] == 1

@@ -59,7 +59,8 @@ class WireTime(datetime):
             text = value
         else:
             raise ValueError("not a date-time text")
-        parsed = datetime.fromisoformat(text.strip()) if isinstance(value, str) else value
+        # ISO text has no lower-case letters but a `t` or `z` some writers use
+        parsed = datetime.fromisoformat(text.strip().upper()) if isinstance(value, str) else value
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=UTC)
         if parsed < _EARLIEST:
