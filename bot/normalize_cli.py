@@ -61,9 +61,16 @@ def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "normalize", help="MDE API JSON (FILE or stdin) → OCSF events, one per line"
     )
-    parser.add_argument("file", nargs="?", default="-", help="MDE JSON; stdin when absent or -")
+    parser.add_argument(
+        "file", nargs="?", default="-", metavar="FILE", help="MDE JSON; stdin when absent or -"
+    )
     parser.add_argument("--kind", choices=KINDS, help="what the records are (default: detected)")
-    parser.add_argument("--ocsf-version", choices=VERSIONS, default=VERSIONS[0])
+    parser.add_argument(
+        "--ocsf-version",
+        choices=VERSIONS,
+        default=VERSIONS[0],
+        help=f"the OCSF schema the events follow (default {VERSIONS[0]})",
+    )
     parser.add_argument(
         "--legacy", action="store_true", help="also each alert as a Security Finding (2001)"
     )
