@@ -21,7 +21,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from bot import logs, render
+from bot import logs, normalize_cli, render
 from bot.blocktext import blocks_to_text
 from bot.errors import ConfigError, InputError
 from bot.export import ocsf_events
@@ -51,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="with --format ocsf: also each alert as a legacy Security Finding (class 2001)",
     )
+    normalize_cli.add_parser(sub)
     check = sub.add_parser("check", help="test the MDE connections")
     check.add_argument("--tenant", action="append", default=[], help="check only this tenant")
     return parser
@@ -144,6 +145,8 @@ def main(argv: Sequence[str] | None = None, *, register: Registrar | None = None
                 internal_suffixes=settings.internal_domains,
                 cap=settings.max_indicators,
             )
+        if args.command == "normalize":
+            return normalize_cli.main(args)
         if args.command in {"enrich", "check"}:
             logs.configure("WARNING")
             if args.command == "check":

@@ -1,4 +1,4 @@
-"""Validate OCSF events offline against the official schema exports (ocsf.md §6).
+"""Validate OCSF events offline against the official schema exports (docs/ocsf-mapping.md §7).
 
 `ocsf-json-schema` ships schema.ocsf.io's exports for every release; it turns a class (with the
 event's declared profiles) into a JSON Schema, which `jsonschema` checks. Reusable by any test:

@@ -1,6 +1,6 @@
 """MDE Machine → OCSF device / Device Inventory Info, field by field, and the shared helpers.
 
-Each assertion names the ../shared/reference/ocsf.md table row it checks (§5.1 unless said)."""
+Each assertion names the docs/ocsf-mapping.md table row it checks (§2 unless said)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from bot import ocsf
 from bot.mde import normalize
-from bot.mde.models import Machine
+from bot.mde.models import Machine, WireTime
 from bot.simulator.data import load_doc_example
 
 BY_ID = "get-machine-by-id.response.json"
@@ -23,7 +23,7 @@ def machine(name: str = BY_ID, **changes: Any) -> Machine:
 
 
 def test_machine_by_id_field_by_field() -> None:
-    """Microsoft's get-machine-by-id example, every field traced to its §5.1 row."""
+    """Microsoft's get-machine-by-id example, every field traced to its §2 row."""
     device = normalize.device_from_machine(machine())
     assert device.uid == "1e5bc9d7e413ddd7902c2932e418702b84d0cc07"  # id → uid
     assert device.hostname == "mymachine1.contoso.com"  # computerDnsName → hostname (FQDN)
@@ -235,7 +235,7 @@ def test_device_event_is_device_inventory_info() -> None:
     assert (event.type_uid, event.type_name) == (500102, "Device Inventory Info: Collect")
     assert event.severity_id == ocsf.SeverityId.INFORMATIONAL
     assert event.time == event.device.last_seen_time == 1611559656052  # dated by lastSeen
-    assert event.metadata.original_time == "2021-01-25T07:27:36.0523130Z"  # 7 digits
+    assert event.metadata.original_time == "2021-01-25T07:27:36.052313Z"  # as MDE sent it
     assert event.metadata.tenant_uid == "t-1"
     assert event.metadata.log_name == "machines"
     assert event.unmapped == event.device.unmapped
@@ -249,7 +249,7 @@ def test_device_event_is_device_inventory_info() -> None:
 
 
 def test_device_event_for_1_5_has_no_device_uid_observable() -> None:
-    """id → uid: observable type 47 exists only in 1.6+ (ocsf.md §5.1, §7)."""
+    """id → uid: observable type 47 exists only in 1.6+ (§2, §7)."""
     event = normalize.device_event(machine(), version="1.5.0")
     assert event.metadata.version == "1.5.0"
     assert all(o.type_id != ocsf.ObservableTypeId.DEVICE_UID for o in event.observables or ())
@@ -273,8 +273,10 @@ def test_epoch_ms() -> None:
     assert normalize.epoch_ms(None) is None
 
 
-def test_mde_time_has_seven_fractional_digits() -> None:
-    """metadata.original_time: MDE's text form, from the model's datetime."""
+def test_mde_time_is_the_wire_text_or_mdes_own_form() -> None:
+    """metadata.original_time: the text MDE sent; for a time of ours, MDE's form (7 digits)."""
+    sent = "2021-01-26T20:33:57.7220239+00:00"
+    assert normalize.mde_time(WireTime.parse(sent)) == sent
     parsed = datetime.fromisoformat("2021-01-26T20:33:59.2Z")
     assert normalize.mde_time(parsed) == "2021-01-26T20:33:59.2000000Z"
     assert normalize.mde_time(datetime(2021, 1, 1, tzinfo=UTC)) == "2021-01-01T00:00:00.0000000Z"

@@ -1,7 +1,6 @@
 """MDE Alert → OCSF Detection Finding (and the legacy Security Finding), field by field.
 
-Each assertion names the ../shared/reference/ocsf.md table row it checks (§5.2 alert, §5.3
-evidence)."""
+Each assertion names the docs/ocsf-mapping.md table row it checks (§3 alert, §4 evidence)."""
 
 from __future__ import annotations
 
@@ -37,7 +36,7 @@ def test_single_alert_field_by_field() -> None:
     assert (f.status_id, f.status) == (ocsf.StatusId.NEW, "New")  # status New → 1
     assert (f.severity_id, f.severity) == (ocsf.SeverityId.LOW, "Low")  # severity Low → 2
     assert f.time == 1611693237722  # alertCreationTime → time (ms)
-    assert f.metadata.original_time == "2021-01-26T20:33:57.7220230Z"  # … raw, 7 digits
+    assert f.metadata.original_time == "2021-01-26T20:33:57.7220239Z"  # … as sent, 7 digits
     assert f.finding_info.created_time == 1611693237722  # … finding_info.created_time
     assert (f.start_time, f.end_time) == (1611693092956, 1611693093057)  # first/lastEventTime
     assert f.finding_info.first_seen_time == 1611693092956
@@ -250,10 +249,10 @@ def test_other_evidence(entity: dict[str, Any], expected: dict[str, Any]) -> Non
 def test_alerts_list_example_malware_verdict_assignee() -> None:
     """get-alerts Example 1: threatFamilyName, classification, assignedTo, WindowsDefenderAv."""
     f = finding(doc_alert("get-alerts.response.json"))
-    assert f.malware == (  # threatFamilyName → malware[] (no Type: prefix → 0 Unknown)
+    assert f.malware == (  # threatFamilyName → malware[] (a bare family: what it is)
         ocsf.Malware(
             name="Meterpreter",
-            classification_ids=(ocsf.MalwareClassificationId.UNKNOWN,),
+            classification_ids=(ocsf.MalwareClassificationId.BACKDOOR,),
             provider="Microsoft Defender for Endpoint",
         ),
     )
@@ -285,19 +284,23 @@ def test_resolved_alert_is_a_close() -> None:
     assert fallback.time == 1611693239200  # … fallback lastUpdateTime
 
 
+def related_machine(**changes: Any) -> Machine:
+    """get-alert-related-machine-info's device, as the device of the doc alert."""
+    row = load_doc_example("get-alert-related-machine-info.response.json")
+    return Machine.model_validate(row | {"id": doc_alert().machine_id} | changes)
+
+
 def test_machine_merges_the_full_device() -> None:
-    """machineId… → device: merge the full §5.1 device if the machine was fetched; its
+    """machineId… → device: the looked-up device adds what the alert does not say; its
     MDE-only fields go to the finding's unmapped under `device`."""
-    machine = Machine.model_validate(
-        load_doc_example("get-alert-related-machine-info.response.json")
-    )
+    machine = related_machine()
     f = finding(doc_alert(), machine=machine)
-    assert f.device == normalize.device_from_machine(machine)
+    assert f.device is not None
+    looked_up = normalize.device_from_machine(machine)
+    assert (f.device.ip, f.device.os) == (looked_up.ip, looked_up.os)
     assert f.unmapped is not None
-    assert f.unmapped["device"] == {
+    assert {k: f.unmapped["device"][k] for k in ("healthStatus", "lastExternalIpAddress")} == {
         "healthStatus": "Active",
-        "exposureLevel": "Low",
-        "deviceValue": "Normal",
         "lastExternalIpAddress": "167.220.203.175",
     }
     names = {o.name for o in f.observables or ()}
@@ -372,18 +375,18 @@ def test_security_finding_is_built_from_the_detection() -> None:
 
 
 def test_device_events_list_the_device_then_its_alerts() -> None:
-    machine = Machine.model_validate(
-        load_doc_example("get-alert-related-machine-info.response.json")
-    )
-    alerts = [doc_alert(), doc_alert("get-alerts.response.json")]
+    machine = related_machine()
+    alerts = [doc_alert(), doc_alert("get-alerts.response.json", machineId=machine.id)]
     events = normalize.device_events(machine, alerts, portal_url=PORTAL, legacy=True)
     assert [e.class_uid for e in events] == [5001, 2004, 2004, 2001, 2001]
     assert events[0].metadata.tenant_uid == TENANT  # taken from the alerts
-    assert all(getattr(e, "device", None) == events[1].device for e in events[1:])
+    devices = [getattr(e, "device", None) for e in events]
+    assert devices[3:] == devices[1:3]  # each legacy finding carries its detection's device
+    assert all(d is not None and d.ip == events[0].device.ip for d in devices)
 
 
 def test_the_walking_skeleton_signatures_still_work() -> None:
     assert normalize.alert_url(PORTAL, "a1", None) == f"{PORTAL}/alerts/a1"
     assert normalize.alert_url(PORTAL, "a1", "t") == f"{PORTAL}/alerts/a1?tid=t"
     f = normalize.finding_from_alert(Alert(id="a1"), portal_url=PORTAL)
-    assert (f.severity_id, f.status_id, f.device, f.time) == (99, 99, None, 0)
+    assert (f.severity_id, f.status_id, f.device, f.time) == (0, 0, None, 0)  # none: Unknown

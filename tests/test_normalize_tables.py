@@ -1,6 +1,7 @@
-"""The MDE enum tables of ocsf.md §5.2, row by row: severity, status, detectionSource,
-classification/determination, threatName prefixes, evidence detectionStatus. MDE strings are
-matched case-insensitively."""
+"""The MDE enum tables of docs/ocsf-mapping.md §3, row by row: severity, status, category,
+detectionSource, classification/determination, threat names and families, evidence
+detectionStatus. MDE strings are matched case-insensitively; missing and placeholder values
+are Unknown or absent, never shown."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from typing import Any
 import pytest
 
 from bot import ocsf
+from bot.mde import normalize
+from bot.mde.models import Alert
+from bot.simulator.data import load_doc_example
 from tests.test_normalize_alert import doc_alert, finding
 
 
@@ -51,18 +55,48 @@ def test_detection_status_mapping(
         ("Rootkit:Win32/Necurs", 15),
         ("Exploit:Win32/CVE-2017-0144", 99),
         ("HackTool:Win32/Mimikatz", 99),
+        ("VirTool:Win32/Obfuscator.ZZ", 99),
         ("PUA:Win32/FusionCore", 99),
         ("trojan:win32/lowercase", 18),
+        ("TrojanSpy:MSIL/AgentTesla.A", 17),
         ("Behavior:Win32/Unknown", 0),
+        ("Behavior:Win32/Meterpreter.gen!A", 2),  # no type: the family says it
+        ("Backdoor:PHP/Webshell.A", 2),  # the type wins over the family
     ],
 )
 def test_malware_classification_from_threat_name(threat: str, classification: int) -> None:
-    """threatName prefix `Type:Platform/Family` → classification_ids."""
+    """threatName `Type:Platform/Family` → classification_ids, from the type, else the family."""
     f = finding(doc_alert(threatName=threat, threatFamilyName="Family"))
     assert f.malware is not None
     assert (f.malware[0].name, f.malware[0].classification_ids) == (threat, (classification,))
     assert f.unmapped is not None
     assert f.unmapped["threatFamilyName"] == "Family"
+
+
+@pytest.mark.parametrize(
+    ("name", "family", "expected"),
+    [
+        (None, "Meterpreter", ("Meterpreter", 2)),  # a bare family name
+        (None, "Mimikatz", ("Mimikatz", 99)),  # a hack tool
+        (None, "CobaltStrike", ("CobaltStrike", 2)),
+        (None, "WannaCrypt", ("WannaCrypt", 10)),
+        (None, "Trojan", ("Trojan", 18)),  # a family that is a type
+        (None, "Ransom", ("Ransom", 10)),
+        (None, "Win32/Emotet", ("Win32/Emotet", 18)),
+        (None, "VirTool:Win32/Obfuscator", ("VirTool:Win32/Obfuscator", 99)),  # named in full
+        (None, "SomethingNew", ("SomethingNew", 0)),  # unknown: 0 Unknown, named
+        ("Trojan:Win32/Wacatac.B!ml", "Wacatac", ("Trojan:Win32/Wacatac.B!ml", 18)),
+        ("SuspiciousName", "Qakbot", ("SuspiciousName", 18)),  # the family when the name says none
+        ("null", "None", None),  # placeholders: no malware
+        ("", None, None),
+    ],
+)
+def test_malware_from_names_and_families(
+    name: str | None, family: str | None, expected: tuple[str, int] | None
+) -> None:
+    f = finding(doc_alert(threatName=name, threatFamilyName=family))
+    got = (f.malware[0].name, f.malware[0].classification_ids[0]) if f.malware else None
+    assert got == expected
 
 
 @pytest.mark.parametrize(
@@ -88,6 +122,11 @@ def test_verdict(classification: str | None, determination: str | None, verdict:
     ("severity", "expected"),
     [
         ("UnSpecified", (0, "Unknown")),
+        ("Unknown", (0, "Unknown")),
+        ("unknown", (0, "Unknown")),
+        (None, (0, "Unknown")),  # missing
+        ("", (0, "Unknown")),
+        ("null", (0, "Unknown")),
         ("Informational", (1, "Informational")),
         ("low", (2, "Low")),
         ("Medium", (3, "Medium")),
@@ -109,11 +148,50 @@ def test_severity(severity: str, expected: tuple[int, str]) -> None:
         ("inProgress", (2, "In Progress"), 1),
         ("Resolved", (4, "Resolved"), 3),
         ("Parked", (99, "Parked"), 1),
+        (None, (0, "Unknown"), 1),  # missing
+        ("", (0, "Unknown"), 1),
     ],
 )
-def test_status_and_activity(status: str, expected: tuple[int, str], activity: int) -> None:
+def test_status_and_activity(status: str | None, expected: tuple[int, str], activity: int) -> None:
     f = finding(doc_alert(status=status))
     assert (f.status_id, f.status, f.activity_id) == (*expected, activity)
+
+
+def test_severity_and_status_absent_from_the_record() -> None:
+    alert = Alert.model_validate(
+        {
+            k: v
+            for k, v in load_doc_example("alerts.response.json").items()
+            if k not in {"severity", "status"}
+        }
+    )
+    f = normalize.finding_from_alert(alert, portal_url="https://security.microsoft.com")
+    assert (f.severity_id, f.severity, f.status_id, f.status) == (0, "Unknown", 0, "Unknown")
+
+
+@pytest.mark.parametrize(
+    ("category", "types", "tactic"),
+    [
+        ("Execution", ("Execution",), "TA0002"),
+        ("SuspiciousActivity", ("SuspiciousActivity",), None),
+        ("null", None, None),
+        ("None", None, None),
+        ("", None, None),
+        ("  ", None, None),
+        (None, None, None),
+    ],
+)
+def test_placeholder_categories_are_absent(
+    category: str | None, types: tuple[str, ...] | None, tactic: str | None
+) -> None:
+    f = finding(doc_alert(category=category, mitreTechniques=[]))
+    assert f.finding_info.types == types
+    analytic = f.finding_info.analytic
+    assert analytic is not None
+    assert analytic.category == (types[0] if types else None)
+    tactics = [a.tactic.uid for a in f.finding_info.attacks or () if a.tactic]
+    assert tactics == ([tactic] if tactic else [])
+    assert "null" not in str(ocsf.to_json(f)).lower()
 
 
 @pytest.mark.parametrize(

@@ -48,6 +48,10 @@ ENUM_HOMES: dict[type[ocsf.OcsfEnum], tuple[str, str, str]] = {
     ocsf.ActionId: ("classes", "detection_finding", "action_id"),
     ocsf.ConfidenceId: ("classes", "detection_finding", "confidence_id"),
     ocsf.ObservableTypeId: ("objects", "observable", "type_id"),
+    ocsf.QueryActivityId: ("classes", "file_query", "activity_id"),
+    ocsf.QueryResultId: ("classes", "file_query", "query_result_id"),
+    ocsf.SignatureAlgorithmId: ("objects", "digital_signature", "algorithm_id"),
+    ocsf.SignatureStateId: ("objects", "digital_signature", "state_id"),
 }
 SINCE_1_6 = {ocsf.ObservableTypeId.DEVICE_UID}  # emitted only for a 1.6+ metadata.version
 
@@ -114,7 +118,7 @@ def test_type_uid_is_derived_and_checked() -> None:
 
 
 def test_profiles_follow_the_attributes_used() -> None:
-    """A profile-gated attribute declares its profile (ocsf.md §1)."""
+    """A profile-gated attribute declares its profile (docs/ocsf-mapping.md §1)."""
     assert _finding().metadata.profiles is None
     tactic = ocsf.Attack(tactic=ocsf.Tactic(uid="TA0002"))
     assert _finding(attacks=(tactic,)).metadata.profiles == ("security_control",)
@@ -134,9 +138,12 @@ def test_profiles_follow_the_attributes_used() -> None:
 
 
 def test_nulls_are_omitted_and_device_unmapped_stays_ours() -> None:
-    device = ocsf.Device(type_id=0, uid="d", unmapped={"healthStatus": "Active"})
-    assert ocsf.to_json(device) == {"type_id": 0, "type": "Unknown", "uid": "d"}
+    device = ocsf.Device(
+        type_id=0, uid="d", unmapped={"healthStatus": "Active"}, current=("ip",), ip="10.0.0.1"
+    )
+    assert ocsf.to_json(device) == {"type_id": 0, "type": "Unknown", "uid": "d", "ip": "10.0.0.1"}
     assert device.unmapped == {"healthStatus": "Active"}  # what the Slack card reads
+    assert device.current == ("ip",)  # … and which facts are today's
 
 
 @pytest.mark.parametrize(
@@ -161,6 +168,8 @@ def test_nulls_are_omitted_and_device_unmapped_stays_ours() -> None:
         pytest.param(ocsf.Fingerprint, {"algorithm_id": 3, "value": "z" * 64}, id="not-hex"),
         pytest.param(ocsf.User, {"name": "u", "email_addr": "not an email"}, id="email"),
         pytest.param(ocsf.Evidence, {"name": "Registry"}, id="evidence-empty"),
+        pytest.param(ocsf.DigitalSignature, {"state_id": 1}, id="signature-no-algorithm"),
+        pytest.param(ocsf.FileQuery, {"time": 1, "metadata": {}}, id="file-query-no-file"),
     ],
 )
 def test_models_refuse_what_the_schema_refuses(

@@ -1,6 +1,6 @@
 """Every OCSF event the normalizer produces conforms to the official OCSF 1.5.0 and 1.8.0
 schemas (offline, via tests/ocsf_validation.py), and the validator catches each gotcha of
-ocsf.md §7."""
+docs/ocsf-mapping.md §7."""
 
 from __future__ import annotations
 
@@ -16,8 +16,10 @@ from hypothesis import strategies as st
 from bot import ocsf
 from bot.mde import normalize
 from bot.mde.models import Alert, FileInfo, Machine
+from bot.mde.records import Parsed, parse_record
 from bot.simulator.data import load_doc_example, seeded_tenants
 from tests.ocsf_validation import SCHEMA_VERSIONS, object_errors, ocsf_errors
+from tests.test_normalize_messy import messy_events
 
 PORTAL = "https://security.microsoft.com"
 
@@ -72,10 +74,13 @@ def _events_for(
         legacy = normalize.security_finding_from_detection(finding)
         yield f"{label} alert {alert.id}", ocsf.to_json(finding)
         yield f"{label} alert {alert.id} (2001)", ocsf.to_json(legacy)
+    for info in files:
+        yield f"{label} file {info.sha1}", ocsf.to_json(normalize.file_event(info, version=version))
 
 
 def all_events(version: str) -> list[Labelled]:
-    """Every event for the simulator's whole seeded data and for Microsoft's doc examples."""
+    """Every event for the simulator's whole seeded data, Microsoft's doc examples and the
+    messy corpus of real shapes (tests/test_normalize_messy.py)."""
     events: list[Labelled] = []
     for tenant in seeded_tenants():
         machines = [Machine.model_validate(r) for r in tenant.machines]
@@ -84,12 +89,15 @@ def all_events(version: str) -> list[Labelled]:
         events.extend(_events_for(machines, alerts, files, version, tenant.name))
     machines, alerts, files = _doc_data()
     events.extend(_events_for(machines, alerts, files, version, "docs"))
-    # The alert-related machine example, merged into every doc alert (its id differs).
-    related = Machine.model_validate(_rows("get-alert-related-machine-info.response.json")[0])
-    merged = normalize.device_events(
-        related, alerts, portal_url=PORTAL, files=files, legacy=True, version=version
-    )
-    events.extend((f"docs related machine {e.class_name}", ocsf.to_json(e)) for e in merged)
+    # The alert-related machine example, as the device of every doc alert.
+    row = _rows("get-alert-related-machine-info.response.json")[0]
+    for alert in alerts:
+        related = Machine.model_validate(row | {"id": alert.machine_id})
+        merged = normalize.device_events(
+            related, [alert], portal_url=PORTAL, files=files, legacy=True, version=version
+        )
+        events.extend((f"docs related machine {e.class_name}", ocsf.to_json(e)) for e in merged)
+    events.extend((f"messy {e.class_name}", ocsf.to_json(e)) for e in messy_events(version))
     return events
 
 
@@ -112,10 +120,13 @@ def test_every_seeded_entity_is_covered(version_events: tuple[str, list[Labelled
         len(_rows(n)) for n in DOC_MACHINES
     )
     alerts = sum(len(t.alerts) for t in seeded_tenants()) + sum(len(_rows(n)) for n in DOC_ALERTS)
-    classes = [e["class_uid"] for _, e in events]
-    assert classes.count(5001) == machines + 1  # + the related machine
+    files = sum(len(t.files) for t in seeded_tenants()) + sum(len(_rows(n)) for n in DOC_FILES)
+    docs = [(label, e) for label, e in events if not label.startswith("messy")]
+    classes = [e["class_uid"] for _, e in docs]
+    assert classes.count(5001) == machines + len(_rows("alerts.response.json")) + 2  # + related
     assert classes.count(2004) >= alerts
     assert classes.count(2001) >= alerts
+    assert classes.count(5007) == files
     assert {e["metadata"]["version"] for _, e in events} == {version}
 
 
@@ -126,12 +137,14 @@ def test_file_profiles_validate_as_file_objects(version: str) -> None:
     errors = [
         e
         for info in infos
-        for e in object_errors(ocsf.to_json(normalize.file_from_info(info)), "file", version)
+        for e in object_errors(
+            ocsf.to_json(normalize.file_from_info(info, version=version)), "file", version
+        )
     ]
     assert errors == []
 
 
-# --- the validator catches each gotcha (ocsf.md §6 item 2, §7) ------------------------------
+# --- the validator catches each gotcha (docs/ocsf-mapping.md §7) ----------------------------
 
 
 @pytest.fixture(scope="module")
@@ -140,8 +153,10 @@ def doc_alert() -> Alert:
 
 
 @pytest.fixture(scope="module")
-def related_machine() -> Machine:
-    return Machine.model_validate(load_doc_example("get-alert-related-machine-info.response.json"))
+def related_machine(doc_alert: Alert) -> Machine:
+    """The alert-related machine example, as the device of the doc alert."""
+    row = load_doc_example("get-alert-related-machine-info.response.json")
+    return Machine.model_validate(row | {"id": doc_alert.machine_id})
 
 
 def _finding(alert: Alert, machine: Machine, version: str) -> dict[str, Any]:
@@ -225,7 +240,7 @@ def test_validator_catches_a_version_mismatch(doc_alert: Alert, related_machine:
 
 
 def test_1_6_values_are_refused_by_1_5(doc_alert: Alert, related_machine: Machine) -> None:
-    """Why the normalizer gates them: observable 47 and file type 8 are 1.6+ (ocsf.md §7)."""
+    """Why the normalizer gates them: observable 47 and file type 8 are 1.6+ (§7)."""
     event = _finding(doc_alert, related_machine, "1.5.0")
     assert all(o["type_id"] != 47 for o in event["observables"])
     event["observables"].append({"type_id": 47, "name": "device.uid", "value": "x"})
@@ -252,7 +267,9 @@ def test_file_hash_is_not_a_signature_digest(version: str, doc_alert: Alert) -> 
 
 # --- whatever MDE sends, the output stays valid ----------------------------------------------
 
-_odd_text = st.one_of(st.none(), st.text(max_size=12))
+_odd_text = st.one_of(st.none(), st.text(max_size=12), st.sampled_from(["null", "None", ""]))
+# a value of any JSON type, where MDE should have sent another
+_anything = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=6), st.just({}))
 _ip_text = st.one_of(_odd_text, st.ip_addresses().map(str))
 _mac_text = st.one_of(_odd_text, st.text("0123456789ABCDEFabcdef:-", min_size=11, max_size=17))
 _hash = st.one_of(_odd_text, st.text("0123456789abcdef", min_size=40, max_size=40))
@@ -283,17 +300,28 @@ machines = st.fixed_dictionaries(
         "vmMetadata": st.one_of(st.none(), st.fixed_dictionaries({"vmId": _odd_text})),
         "ipAddresses": st.one_of(
             st.none(),
+            _anything,
             st.lists(
-                st.fixed_dictionaries(
-                    {
-                        "ipAddress": _ip_text,
-                        "macAddress": _mac_text,
-                        "type": _pick("Ethernet", "Wireless80211", "Tunnel", "SoftwareLoopback"),
-                    }
+                st.one_of(
+                    _anything,
+                    st.fixed_dictionaries(
+                        {
+                            "ipAddress": st.one_of(
+                                _ip_text, st.sampled_from(["127.0.0.1", "::1", "fe80::1"])
+                            ),
+                            "macAddress": st.one_of(_mac_text, st.just("000000000000")),
+                            "type": _pick("Ethernet", "Wireless80211", "SoftwareLoopback", "Other"),
+                            "operationalStatus": _pick("Up", "Down"),
+                        }
+                    ),
                 ),
                 max_size=3,
             ),
         ),
+        "mergedIntoMachineId": _odd_text,
+        "isExcluded": st.one_of(st.none(), st.booleans(), _anything),
+        "exclusionReason": _odd_text,
+        "firstSeen": st.one_of(_time, _anything),
     },
 )
 evidence = st.fixed_dictionaries(
@@ -348,27 +376,72 @@ alerts = st.fixed_dictionaries(
             st.none(), st.fixed_dictionaries({"userName": _odd_text, "domainName": _odd_text})
         ),
         "comments": st.lists(st.fixed_dictionaries({"comment": _odd_text}), max_size=2),
-        "evidence": st.lists(evidence, max_size=4),
+        "evidence": st.one_of(evidence, st.lists(st.one_of(evidence, _anything), max_size=4)),
+        "alertFiles": st.lists(
+            st.fixed_dictionaries({"sha1": _hash, "fileName": _odd_text, "filePath": _odd_text}),
+            max_size=2,
+        ),
+        "alertIps": st.lists(st.one_of(_ip_text, st.fixed_dictionaries({"ipAddress": _ip_text}))),
+        "alertDomains": st.lists(st.fixed_dictionaries({"host": _odd_text}), max_size=2),
+        "alertUser": st.one_of(
+            st.none(), st.fixed_dictionaries({"accountName": _odd_text, "accountSid": _odd_text})
+        ),
+    },
+)
+files = st.fixed_dictionaries(
+    {"sha1": _hash},
+    optional={
+        "sha256": _odd_text,
+        "md5": _odd_text,
+        "signer": _odd_text,
+        "signerHash": _odd_text,
+        "isValidCertificate": st.one_of(st.none(), st.booleans()),
+        "isPeFile": st.one_of(st.none(), st.booleans()),
+        "filePublisher": _odd_text,
+        "fileProductName": _odd_text,
+        "globalLastObserved": _time,
+        "size": st.one_of(st.none(), st.integers(0, 2**40), _anything),
     },
 )
 
 
+def _readable(model: type[Any], raw: dict[str, Any]) -> Any:
+    outcome = parse_record(model, raw)
+    return outcome.record if isinstance(outcome, Parsed) else None
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(machine=machines, alert_rows=st.lists(alerts, max_size=3))
+@given(
+    machine=machines,
+    alert_rows=st.lists(alerts, max_size=3),
+    file_rows=st.lists(files, max_size=2),
+)
 def test_any_mde_payload_gives_valid_events(
-    machine: dict[str, Any], alert_rows: list[dict[str, Any]]
+    machine: dict[str, Any], alert_rows: list[dict[str, Any]], file_rows: list[dict[str, Any]]
 ) -> None:
     """Odd, missing or malformed MDE values are left out or kept as data, never emitted
     broken: the events validate against both versions whatever MDE sends."""
-    parsed = Machine.model_validate(machine)
-    parsed_alerts = [Alert.model_validate(a) for a in alert_rows]
+    parsed = _readable(Machine, machine)
+    for row in alert_rows:  # an alert without a device of its own is the machine's
+        row.setdefault("machineId", machine["id"])
+    parsed_alerts = [a for a in (_readable(Alert, row) for row in alert_rows) if a is not None]
+    parsed_files = [f for f in (_readable(FileInfo, row) for row in file_rows) if f is not None]
     for version in SCHEMA_VERSIONS:
-        events = normalize.device_events(
-            parsed, parsed_alerts, portal_url=PORTAL, legacy=True, version=version
-        )
-        alone = [
-            normalize.finding_from_alert(a, portal_url=PORTAL, version=version)
-            for a in parsed_alerts
+        events: list[ocsf.Event] = [
+            *(
+                normalize.finding_from_alert(a, portal_url=PORTAL, version=version)
+                for a in parsed_alerts
+            ),
+            *(normalize.file_event(f, version=version) for f in parsed_files),
         ]
-        for event in [*events, *alone]:
+        if parsed is not None:
+            events += normalize.device_events(
+                parsed,
+                parsed_alerts,
+                portal_url=PORTAL,
+                files=parsed_files,
+                legacy=True,
+                version=version,
+            )
+        for event in events:
             assert ocsf_errors(ocsf.to_json(event)) == []

@@ -1,24 +1,166 @@
-"""MDE's payloads as pydantic models, as `../shared/reference/mde-api.md` §2 describes them.
+"""MDE's payloads as pydantic models: machines, alerts (with their evidence, and the older
+`alertFiles`/`alertIps`/`alertDomains`/`alertUser` shape), file profiles and hunting results.
 
-These mirror the wire format (camelCase aliases) and tolerate fields MDE adds later
-(`extra="ignore"`); everything the bot shows goes through `bot.mde.normalize` into OCSF first.
-Enumerations stay strings: MDE adds values over time, and an unknown value must not make a whole
-answer unreadable.
+They mirror the wire format (camelCase aliases, matched whatever their case) and are liberal
+where MDE is inconsistent, losing nothing on the way:
+
+- a list given as `null`, `{}`, or one object instead of a list of one, reads as that list;
+- numbers sent as strings read as numbers, and numbers read as strings where text is expected;
+- times keep the text MDE sent (`WireTime.raw`: seven fractional digits, `Z` or an offset);
+- enumerations stay strings: MDE adds values over time, and `bot.mde.normalize` maps what it
+  does not know to OCSF's "Other" with the raw text;
+- fields MDE adds later are ignored (evidence keeps them, for the OCSF `data` it becomes).
+
+A value that still does not fit fails validation at its own path; `bot.mde.records` then leaves
+out that field alone and counts it, so one odd field never costs the whole record. What the bot
+shows goes through `bot.mde.normalize` into OCSF first (docs/ocsf-mapping.md).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from enum import Enum
+from functools import cache
+from typing import Annotated, Any, Self
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
+
+# MDE uses 0001-01-01 (and the epoch) for "never": no time, not a time 2,000 years ago.
+_EARLIEST = datetime(1970, 1, 2, tzinfo=UTC)
+
+
+class WireTime(datetime):
+    """A time MDE sent: the parsed value (naive times are UTC) and `raw`, the text exactly as
+    it came over the wire, for OCSF's `metadata.original_time`."""
+
+    raw: str | None = None
+
+    @classmethod
+    def parse(cls, value: object) -> WireTime | None:
+        """MDE's ISO-8601 text → a time; None for MDE's "never" placeholders. Raises
+        ValueError for anything that is not a date and time."""
+        if isinstance(value, WireTime):
+            return value
+        if isinstance(value, datetime):
+            text = value.isoformat()
+        elif isinstance(value, str) and value.strip():
+            text = value
+        else:
+            raise ValueError("not a date-time text")
+        # ISO text has no lower-case letters but a `t` or `z` some writers use
+        parsed = datetime.fromisoformat(text.strip().upper()) if isinstance(value, str) else value
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        if parsed < _EARLIEST:
+            return None
+        moment = cls(  # in the sender's own offset
+            parsed.year,
+            parsed.month,
+            parsed.day,
+            parsed.hour,
+            parsed.minute,
+            parsed.second,
+            parsed.microsecond,
+            tzinfo=parsed.tzinfo,
+        )
+        moment.raw = text
+        return moment
+
+    def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:  # copies keep the wire text
+        return (WireTime.parse, (self.raw or self.isoformat(),))
+
+
+def _wire_time(value: Any) -> WireTime | None:
+    return None if value is None else WireTime.parse(value)
+
+
+def _wire_text(value: WireTime) -> str:
+    return value.raw or value.isoformat()
+
+
+# A nullable MDE time; dumped to JSON as the text MDE sent.
+MdeTime = Annotated[
+    WireTime | None,
+    PlainValidator(_wire_time),
+    PlainSerializer(_wire_text, when_used="json-unless-none"),
+]
+# An MDE entity id: never empty.
+EntityId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+def as_tuple(value: Any) -> Any:
+    """A list as MDE sends it: `null` and `{}` are empty, one object (or one string) alone is a
+    list of one. Anything else is left for validation to refuse."""
+    if value is None or (isinstance(value, Mapping) and not value):
+        return ()
+    if isinstance(value, Mapping | str):
+        return (value,)
+    return value
+
+
+def as_object(value: Any) -> Any:
+    """An object as MDE sends it: `[]` is none, a list of one is that one."""
+    if isinstance(value, list | tuple) and len(value) <= 1:
+        return value[0] if value else None
+    return value
+
+
+@cache
+def _aliases_by_folded_name(model: type[BaseModel]) -> dict[str, str]:
+    """Every wire name a model reads, by its lower-case form."""
+    found: dict[str, str] = {}
+    for name, field in model.model_fields.items():
+        choices = field.validation_alias
+        names = (
+            [c for c in choices.choices if isinstance(c, str)]
+            if isinstance(choices, AliasChoices)
+            else []
+        )
+        for alias in (*names, field.alias or name):
+            found.setdefault(alias.lower(), alias)
+    return found
+
+
+def wire_names(model: type[BaseModel]) -> frozenset[str]:
+    """The wire names a model reads, lower-case (`alertcreationtime`, …)."""
+    return frozenset(_aliases_by_folded_name(model))
 
 
 class MdeModel(BaseModel):
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="ignore",
+        frozen=True,
+        coerce_numbers_to_str=True,
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _wire_names_in_any_case(cls, data: Any) -> Any:
+        """`alertIPs`, `AlertIps` and `alertIps` are one field (the exact spelling wins)."""
+        if not isinstance(data, dict):
+            return data
+        aliases = _aliases_by_folded_name(cls)
+        renamed: dict[str, Any] | None = None
+        for key in data:
+            alias = aliases.get(key.lower()) if isinstance(key, str) else None
+            if alias is not None and alias != key and alias not in data:
+                renamed = renamed if renamed is not None else dict(data)
+                renamed[alias] = renamed.pop(key)
+        return renamed if renamed is not None else data
 
 
 class IpAddress(MdeModel):
@@ -36,10 +178,10 @@ class VmMetadata(MdeModel):
 
 
 class Machine(MdeModel):
-    id: str
+    id: EntityId
     computer_dns_name: str | None = None
-    first_seen: datetime | None = None
-    last_seen: datetime | None = None
+    first_seen: MdeTime = None
+    last_seen: MdeTime = None
     os_platform: str | None = None
     version: str | None = None
     os_version: str | None = None
@@ -54,7 +196,7 @@ class Machine(MdeModel):
     exposure_level: str | None = None
     device_value: str | None = None
     machine_tags: tuple[str, ...] = ()
-    rbac_group_id: int | None = None
+    rbac_group_id: str | None = None  # a number in the examples, a String in the reference
     rbac_group_name: str | None = None
     aad_device_id: str | None = None
     is_aad_joined: bool | None = None
@@ -64,12 +206,13 @@ class Machine(MdeModel):
     managed_by: str | None = None
     managed_by_status: str | None = None
     is_potential_duplication: bool | None = None
+    merged_into_machine_id: str | None = None
+    is_excluded: bool | None = None
+    exclusion_reason: str | None = None
     vm_metadata: VmMetadata | None = None
 
-    @field_validator("machine_tags", "ip_addresses", mode="before")
-    @classmethod
-    def _null_is_empty(cls, value: Any) -> Any:
-        return () if value is None else value
+    _tuples = field_validator("machine_tags", "ip_addresses", mode="before")(as_tuple)
+    _objects = field_validator("vm_metadata", mode="before")(as_object)
 
 
 class RelatedUser(MdeModel):
@@ -85,25 +228,30 @@ class LoggedOnUser(MdeModel):
 class AlertComment(MdeModel):
     comment: str | None = None
     created_by: str | None = None
-    created_time: datetime | None = None
+    created_time: MdeTime = None
 
 
 class Evidence(MdeModel):
-    entity_type: str
-    evidence_creation_time: datetime | None = None
+    """One evidence entity. Fields MDE adds (mailbox, registry…) are kept as extras."""
+
+    model_config = ConfigDict(extra="allow")
+
+    entity_type: str | None = None
+    evidence_creation_time: MdeTime = None
     sha1: str | None = None
     sha256: str | None = None
     file_name: str | None = None
     file_path: str | None = None
     process_id: int | None = None
     process_command_line: str | None = None
-    process_creation_time: datetime | None = None
+    process_creation_time: MdeTime = None
     parent_process_id: int | None = None
-    parent_process_creation_time: datetime | None = None
+    parent_process_creation_time: MdeTime = None
     parent_process_file_name: str | None = None
     parent_process_file_path: str | None = None
     ip_address: str | None = None
     url: str | None = None
+    host: str | None = None  # a domain, in the older alert shape (`alertDomains`)
     registry_key: str | None = None
     registry_hive: str | None = None
     registry_value_type: str | None = None
@@ -117,8 +265,57 @@ class Evidence(MdeModel):
     detection_status: str | None = None
 
 
+class AlertFile(MdeModel):
+    """Older alert shape: `alertFiles[]`. Its `filePath` is the full path, name included."""
+
+    sha1: str | None = None
+    sha256: str | None = None
+    file_path: str | None = None
+    file_name: str | None = None
+
+
+class AlertIp(MdeModel):
+    """Older alert shape: `alertIps[]` (also a bare address string)."""
+
+    ip_address: str | None = Field(
+        default=None, validation_alias=AliasChoices("ipAddress", "ip_address", "id")
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_address(cls, data: Any) -> Any:
+        return {"ipAddress": data} if isinstance(data, str) else data
+
+
+class AlertDomain(MdeModel):
+    """Older alert shape: `alertDomains[]`; also the newer `domains[]` (also a bare host)."""
+
+    host: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_host(cls, data: Any) -> Any:
+        return {"host": data} if isinstance(data, str) else data
+
+
+class AlertUser(MdeModel):
+    """Older alert shape: `alertUser`, in either of the spellings MDE used for users."""
+
+    account_name: str | None = Field(
+        default=None, validation_alias=AliasChoices("accountName", "userName", "account_name")
+    )
+    domain_name: str | None = Field(
+        default=None, validation_alias=AliasChoices("domainName", "accountDomain", "domain_name")
+    )
+    user_sid: str | None = Field(
+        default=None, validation_alias=AliasChoices("userSid", "accountSid", "user_sid")
+    )
+    aad_user_id: str | None = None
+    user_principal_name: str | None = None
+
+
 class Alert(MdeModel):
-    id: str
+    id: EntityId
     incident_id: int | None = None
     investigation_id: int | None = None
     investigation_state: str | None = None
@@ -138,21 +335,45 @@ class Alert(MdeModel):
     computer_dns_name: str | None = None
     rbac_group_name: str | None = None
     aad_tenant_id: str | None = None
-    alert_creation_time: datetime | None = None
-    first_event_time: datetime | None = None
-    last_event_time: datetime | None = None
-    last_update_time: datetime | None = None
-    resolved_time: datetime | None = None
+    alert_creation_time: MdeTime = None
+    first_event_time: MdeTime = None
+    last_event_time: MdeTime = None
+    last_update_time: MdeTime = None
+    resolved_time: MdeTime = None
     mitre_techniques: tuple[str, ...] = ()
     related_user: RelatedUser | None = None
     logged_on_users: tuple[LoggedOnUser, ...] = ()
     comments: tuple[AlertComment, ...] = ()
     evidence: tuple[Evidence, ...] = ()
+    domains: tuple[AlertDomain, ...] = ()
+    # the older shape (before `evidence`)
+    alert_files: tuple[AlertFile, ...] = ()
+    alert_ips: tuple[AlertIp, ...] = ()
+    alert_domains: tuple[AlertDomain, ...] = ()
+    alert_user: AlertUser | None = None
 
-    @field_validator("mitre_techniques", "logged_on_users", "comments", "evidence", mode="before")
-    @classmethod
-    def _null_is_empty(cls, value: Any) -> Any:
-        return () if value is None else value
+    _tuples = field_validator(
+        "mitre_techniques",
+        "logged_on_users",
+        "comments",
+        "evidence",
+        "domains",
+        "alert_files",
+        "alert_ips",
+        "alert_domains",
+        mode="before",
+    )(as_tuple)
+    _objects = field_validator("related_user", "alert_user", mode="before")(as_object)
+
+
+class Signing(Enum):
+    """What a file profile says about the file's signature."""
+
+    VALID = "valid"  # signed, and the certificate is valid
+    INVALID_CERTIFICATE = "invalid certificate"  # signed, but the certificate is not valid
+    SIGNED = "signed"  # signed; MDE does not say whether the certificate is valid
+    UNSIGNED = "unsigned"  # a PE file with no signer at all
+    UNKNOWN = "unknown"  # MDE says nothing either way
 
 
 class FileInfo(MdeModel):
@@ -160,8 +381,8 @@ class FileInfo(MdeModel):
     sha256: str | None = None
     md5: str | None = None
     global_prevalence: int | None = None
-    global_first_observed: datetime | None = None
-    global_last_observed: datetime | None = None
+    global_first_observed: MdeTime = None
+    global_last_observed: MdeTime = None
     size: int | None = None
     file_type: str | None = None
     is_pe_file: bool | None = None
@@ -173,6 +394,22 @@ class FileInfo(MdeModel):
     is_valid_certificate: bool | None = None
     determination_type: str | None = None
     determination_value: str | None = None
+
+    @model_validator(mode="after")
+    def _identified(self) -> Self:
+        if not (self.sha1 or self.sha256 or self.md5):
+            raise ValueError("a file profile needs a sha1, sha256 or md5")
+        return self
+
+    @property
+    def signing(self) -> Signing:
+        """Signed when MDE names a signer, an issuer or a signer hash, whatever the
+        certificate's validity; unsigned only for a PE file with none of them."""
+        if self.signer or self.issuer or self.signer_hash:
+            if self.is_valid_certificate is False:
+                return Signing.INVALID_CERTIFICATE
+            return Signing.VALID if self.is_valid_certificate else Signing.SIGNED
+        return Signing.UNSIGNED if self.is_pe_file else Signing.UNKNOWN
 
 
 class HuntingColumn(BaseModel):

@@ -1,10 +1,11 @@
 """PURE: the OCSF events and objects the bot emits, as pydantic v2 models.
 
-Conventions (../shared/reference/ocsf.md): `extra="forbid"`; ids are `IntEnum`s and each model
+Conventions (docs/ocsf-mapping.md §1): `extra="forbid"`; ids are `IntEnum`s and each model
 fills the caption beside its id; every `*_time` is epoch milliseconds; nulls are omitted on
 output (`to_json`). Modules: `enums` (ids and captions), `base` (model base, scalar types),
 `objects` (device, file, process, user, …), `finding` (metadata, finding info, ATT&CK),
-`events` (Detection Finding, legacy Security Finding, Device Inventory Info).
+`events` (Detection Finding, legacy Security Finding, Device Inventory Info, File Query),
+`versions` (what differs between the OCSF versions we emit: 1.5.0 to 1.8.0).
 """
 
 from bot.ocsf.base import OCSF_VERSION, OcsfModel, is_email, is_ip, is_mac, to_json
@@ -24,8 +25,12 @@ from bot.ocsf.enums import (
     ObservableTypeId,
     OcsfEnum,
     OsTypeId,
+    QueryActivityId,
+    QueryResultId,
     RiskLevelId,
     SeverityId,
+    SignatureAlgorithmId,
+    SignatureStateId,
     StateId,
     StatusId,
     UserTypeId,
@@ -36,6 +41,7 @@ from bot.ocsf.events import (
     DetectionFinding,
     DeviceInventoryInfo,
     Event,
+    FileQuery,
     OcsfEvent,
     SecurityFinding,
 )
@@ -52,6 +58,7 @@ from bot.ocsf.finding import (
 from bot.ocsf.objects import (
     Agent,
     Device,
+    DigitalSignature,
     Evidence,
     Feature,
     File,
@@ -67,9 +74,11 @@ from bot.ocsf.objects import (
     Url,
     User,
 )
+from bot.ocsf.versions import SINCE, Change, retarget, supports
 
 __all__ = [
     "OCSF_VERSION",
+    "SINCE",
     "ActionId",
     "ActivityId",
     "Agent",
@@ -77,16 +86,19 @@ __all__ = [
     "Analytic",
     "AnalyticTypeId",
     "Attack",
+    "Change",
     "ConfidenceId",
     "DetectionFinding",
     "Device",
     "DeviceInventoryInfo",
     "DeviceTypeId",
+    "DigitalSignature",
     "DispositionId",
     "Event",
     "Evidence",
     "Feature",
     "File",
+    "FileQuery",
     "FileTypeId",
     "FindingInfo",
     "Fingerprint",
@@ -109,9 +121,13 @@ __all__ = [
     "OsTypeId",
     "Process",
     "Product",
+    "QueryActivityId",
+    "QueryResultId",
     "RiskLevelId",
     "SecurityFinding",
     "SeverityId",
+    "SignatureAlgorithmId",
+    "SignatureStateId",
     "StateId",
     "StatusId",
     "SubTechnique",
@@ -125,5 +141,7 @@ __all__ = [
     "is_email",
     "is_ip",
     "is_mac",
+    "retarget",
+    "supports",
     "to_json",
 ]

@@ -3,7 +3,7 @@
 A member is `NAME = id` when the caption is the title-cased name (`IN_PROGRESS` → "In Progress"),
 or `NAME = id, "Caption"` when OCSF spells it otherwise (`MACOS = 300, "macOS"`). Only ids that
 exist in both OCSF 1.5.0 and 1.8.0 are listed, except where a comment says "1.6+": those are
-emitted only for a 1.6+ `metadata.version`. `tests/test_ocsf_schema.py` checks every id and
+emitted only for a 1.6+ `metadata.version`. `tests/test_ocsf_models.py` checks every id and
 caption here against the official exports.
 """
 
@@ -86,6 +86,26 @@ class InventoryActivityId(OcsfEnum):
     UNKNOWN = 0
     LOG = 1
     COLLECT = 2
+    OTHER = 99
+
+
+class QueryActivityId(OcsfEnum):
+    """Discovery query activities (File Query)."""
+
+    UNKNOWN = 0
+    QUERY = 1
+    OTHER = 99
+
+
+class QueryResultId(OcsfEnum):
+    """What a Discovery query found."""
+
+    UNKNOWN = 0
+    EXISTS = 1
+    PARTIAL = 2
+    DOES_NOT_EXIST = 3, "Does not exist"
+    ERROR = 4
+    UNSUPPORTED = 5
     OTHER = 99
 
 
@@ -173,6 +193,29 @@ class FileTypeId(OcsfEnum):
     LOCAL_SOCKET = 5
     NAMED_PIPE = 6
     SYMBOLIC_LINK = 7
+    OTHER = 99
+
+
+class SignatureAlgorithmId(OcsfEnum):
+    """A digital signature's algorithm."""
+
+    UNKNOWN = 0
+    DSA = 1, "DSA"
+    RSA = 2, "RSA"
+    ECDSA = 3, "ECDSA"
+    AUTHENTICODE = 4
+    OTHER = 99
+
+
+class SignatureStateId(OcsfEnum):
+    """A digital signature's state (6 Untrusted and later are 1.8+ and not listed)."""
+
+    UNKNOWN = 0
+    VALID = 1
+    EXPIRED = 2
+    REVOKED = 3
+    SUSPENDED = 4
+    PENDING = 5
     OTHER = 99
 
 

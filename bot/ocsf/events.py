@@ -1,5 +1,5 @@
-"""The OCSF events the bot emits: Detection Finding (2004), the legacy Security Finding (2001)
-and Device Inventory Info (5001) (../shared/reference/ocsf.md §3).
+"""The OCSF events the bot emits: Detection Finding (2004), the legacy Security Finding (2001),
+Device Inventory Info (5001) and File Query (5007) (docs/ocsf-mapping.md).
 
 Each event derives what OCSF derives: `type_uid` = class_uid * 100 + activity_id, `type_name`,
 the captions beside ids, and `metadata.profiles`, which gains every profile whose attributes the
@@ -20,6 +20,8 @@ from bot.ocsf.enums import (
     ConfidenceId,
     DispositionId,
     InventoryActivityId,
+    QueryActivityId,
+    QueryResultId,
     SeverityId,
     StateId,
     StatusId,
@@ -27,7 +29,7 @@ from bot.ocsf.enums import (
     caption,
 )
 from bot.ocsf.finding import Analytic, Attack, FindingInfo, LegacyFinding, Metadata
-from bot.ocsf.objects import Device, Evidence, Malware, Observable, Process, User
+from bot.ocsf.objects import Device, Evidence, File, Malware, Observable, Process, User
 
 _SECURITY_CONTROL = "security_control"
 _INCIDENT = "incident"
@@ -162,16 +164,37 @@ class SecurityFinding(OcsfEvent):
     action: str | None = None
 
 
-class DeviceInventoryInfo(OcsfEvent):
+class DiscoveryEvent(OcsfEvent):
+    """What the Discovery events share: their category, and an informational severity."""
+
+    category_uid: Literal[5] = 5
+    category_name: str = "Discovery"
+    severity_id: SeverityId = SeverityId.INFORMATIONAL
+
+
+class DeviceInventoryInfo(DiscoveryEvent):
     """A device as a Discovery event: what MDE knows about it when we asked."""
 
     class_uid: Literal[5001] = 5001
     class_name: str = "Device Inventory Info"
-    category_uid: Literal[5] = 5
-    category_name: str = "Discovery"
     activity_id: InventoryActivityId = InventoryActivityId.COLLECT
-    severity_id: SeverityId = SeverityId.INFORMATIONAL
     device: Device
 
 
-Event = DetectionFinding | SecurityFinding | DeviceInventoryInfo
+class FileQuery(DiscoveryEvent):
+    """A file as a Discovery query result: what MDE knows of it (its file profile)."""
+
+    caption_fields: ClassVar[Mapping[str, str]] = {
+        **OcsfEvent.caption_fields,
+        "query_result_id": "query_result",
+    }
+
+    class_uid: Literal[5007] = 5007
+    class_name: str = "File Query"
+    activity_id: QueryActivityId = QueryActivityId.QUERY
+    query_result_id: QueryResultId = QueryResultId.EXISTS
+    query_result: str | None = None
+    file: File
+
+
+Event = DetectionFinding | SecurityFinding | DeviceInventoryInfo | FileQuery

@@ -1,5 +1,5 @@
 """OCSF objects that describe a finding: metadata, finding info, analytic, MITRE ATT&CK
-(../shared/reference/ocsf.md §3.2, §3.4)."""
+(docs/ocsf-mapping.md §3, §6)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """OCSF objects for the things MDE reports about: devices, files, processes, users, endpoints,
-malware, evidence and observables (../shared/reference/ocsf.md §2, §3.2, §4)."""
+malware, evidence and observables (docs/ocsf-mapping.md lists which MDE field goes where)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from bot.ocsf.enums import (
     OsTypeId,
     RiskLevelId,
     SeverityId,
+    SignatureAlgorithmId,
+    SignatureStateId,
     UserTypeId,
     VerdictId,
 )
@@ -70,9 +72,11 @@ class NetworkInterface(OcsfModel):
 
 
 class Device(OcsfModel):
-    """OCSF `device`. `unmapped` is ours, not OCSF's (the device object has no such attribute):
-    it holds MDE fields with no OCSF slot for the cards, is never serialized, and the events
-    carry it in their own `unmapped`."""
+    """OCSF `device`. `unmapped` and `current` are ours, not OCSF's, and never serialized:
+    `unmapped` holds MDE fields with no OCSF slot for the cards (the events carry them in their
+    own `unmapped`); `current` names the attributes (`ip`, `network_interfaces`, …) that give
+    the device's state when it was looked up, not at the time of the finding that carries it
+    (the finding says so in its `unmapped.device_current`)."""
 
     caption_fields: ClassVar[Mapping[str, str]] = {"type_id": "type", "risk_level_id": "risk_level"}
     at_least_one = ("ip", "uid", "name", "hostname", "instance_uid")
@@ -97,6 +101,7 @@ class Device(OcsfModel):
     agent_list: tuple[Agent, ...] | None = None
     network_interfaces: tuple[NetworkInterface, ...] | None = None
     unmapped: dict[str, Any] | None = Field(default=None, exclude=True)
+    current: tuple[str, ...] | None = Field(default=None, exclude=True)
 
 
 _HASH_LENGTHS = {
@@ -142,7 +147,21 @@ class Feature(OcsfModel):
     version: str | None = None
 
 
+class DigitalSignature(OcsfModel):
+    """A file's signature: what MDE says of it. (No `certificate`: OCSF requires its serial
+    number, which MDE does not give.)"""
+
+    caption_fields: ClassVar[Mapping[str, str]] = {"algorithm_id": "algorithm", "state_id": "state"}
+
+    algorithm_id: SignatureAlgorithmId
+    algorithm: str | None = None
+    state_id: SignatureStateId | None = None
+    state: str | None = None
+
+
 class File(OcsfModel):
+    """OCSF `file`. `signature` up to OCSF 1.7; from 1.8 `signatures[]` (which deprecates it)."""
+
     caption_fields: ClassVar[Mapping[str, str]] = {"type_id": "type"}
 
     name: str
@@ -155,6 +174,8 @@ class File(OcsfModel):
     hashes: tuple[Fingerprint, ...] | None = None
     company_name: str | None = None
     product: Product | None = None
+    signature: DigitalSignature | None = None
+    signatures: tuple[DigitalSignature, ...] | None = None
     created_time: Timestamp | None = None
     modified_time: Timestamp | None = None
 

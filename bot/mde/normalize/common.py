@@ -1,4 +1,5 @@
-"""Small pure helpers the MDE → OCSF mappings share: times, enum keys, IPs, MACs, hashes."""
+"""Small pure helpers the MDE → OCSF mappings share: times, enum keys, placeholder text, IPs,
+MACs, hashes and observables (docs/ocsf-mapping.md §1)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot import ocsf
+from bot.mde.models import WireTime
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NOT_ALNUM = re.compile(r"[^0-9a-z]")
@@ -27,11 +29,12 @@ def epoch_ms(value: datetime | None) -> int | None:
 
 
 def mde_time(value: datetime | None) -> str | None:
-    """A datetime in MDE's own text form, seven fractional digits: `2021-01-26T20:33:57.7220230Z`.
-
-    The model keeps microseconds, so the seventh digit of the original is always 0 here."""
+    """A time as MDE wrote it: the text from the wire when the model kept it (`WireTime.raw`),
+    else in MDE's form with seven fractional digits: `2021-01-26T20:33:57.7220230Z`."""
     if value is None:
         return None
+    if isinstance(value, WireTime) and value.raw:
+        return value.raw
     if value.tzinfo is not None:
         value = value.astimezone(UTC)
     return f"{value:%Y-%m-%dT%H:%M:%S}.{value.microsecond:06d}0Z"
@@ -41,6 +44,17 @@ def key(value: str | None) -> str:
     """How MDE enum strings are matched: case-insensitive, punctuation and spaces ignored
     (`InProgress`, `inProgress` and `in progress` are one key)."""
     return _NOT_ALNUM.sub("", (value or "").lower())
+
+
+# What MDE writes where it has nothing to say (compared after `key`).
+_PLACEHOLDERS = frozenset({"", "null", "none", "na", "undefined"})
+
+
+def text(value: str | None) -> str | None:
+    """MDE free text, or None where MDE sent a placeholder (`"null"`, `"None"`, empty)."""
+    if value is None or key(value) in _PLACEHOLDERS:
+        return None
+    return value.strip() or None
 
 
 def ip_or_none(value: str | None) -> str | None:
@@ -55,14 +69,37 @@ def ip_or_none(value: str | None) -> str | None:
     return value if ocsf.is_ip(value) else None
 
 
+def host_ip_or_none(value: str | None) -> str | None:
+    """The address if it can name a device on a network: not loopback (`127.0.0.1`, `::1`),
+    link-local (`169.254.x.x`, `fe80::`), unspecified or multicast, whatever the interface's
+    type says."""
+    found = ip_or_none(value)
+    if found is None:
+        return None
+    address = ipaddress.ip_address(found.split("%")[0])
+    unusable = (
+        address.is_loopback
+        or address.is_link_local
+        or address.is_unspecified
+        or address.is_multicast
+    )
+    return None if unusable else found
+
+
+_NO_MAC = frozenset({"000000000000", "FFFFFFFFFFFF"})
+
+
 def mac_or_none(value: str | None) -> str | None:
-    """MDE's `000C29897942` → OCSF `mac_t` `00:0C:29:89:79:42`; None if it is no MAC."""
+    """MDE's `000C29897942` → OCSF `mac_t` `00:0C:29:89:79:42`; None if it is no MAC, or one
+    that names no interface (all zeros, broadcast)."""
     digits = re.sub(r"[-:.\s]", "", value or "").upper()
-    if len(digits) != 12 or not _HEX.match(digits):
+    if len(digits) != 12 or not _HEX.match(digits) or digits in _NO_MAC:
         return None
     return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
 
 
+# Hex digits per algorithm. To be replaced by the shared table of bot.indicators.types: only
+# `_is_hash` reads it.
 _HASH_LENGTH = {
     ocsf.HashAlgorithmId.MD5: 32,
     ocsf.HashAlgorithmId.SHA1: 40,
@@ -70,25 +107,24 @@ _HASH_LENGTH = {
 }
 
 
+def _is_hash(algorithm: ocsf.HashAlgorithmId, value: str) -> bool:
+    return len(value) == _HASH_LENGTH[algorithm] and _HEX.match(value) is not None
+
+
 def fingerprints(
     *, sha1: str | None = None, sha256: str | None = None, md5: str | None = None
 ) -> tuple[ocsf.Fingerprint, ...] | None:
-    """Content hashes as `file.hashes[]` (ocsf.md §4); malformed values are left out."""
+    """Content hashes as `file.hashes[]` (docs/ocsf-mapping.md §4); malformed ones left out."""
     found = []
     for algorithm, value in (
         (ocsf.HashAlgorithmId.SHA1, sha1),
         (ocsf.HashAlgorithmId.SHA256, sha256),
         (ocsf.HashAlgorithmId.MD5, md5),
     ):
-        if value and len(value) == _HASH_LENGTH[algorithm] and _HEX.match(value):
+        value = (value or "").strip()
+        if _is_hash(algorithm, value):
             found.append(ocsf.Fingerprint(algorithm_id=algorithm, value=value.lower()))
     return tuple(found) or None
-
-
-def version_at_least(version: str, minimum: tuple[int, int]) -> bool:
-    """`"1.8.0"` ≥ (1, 6)? Decides whether 1.6+ enum values may be emitted."""
-    parts = re.findall(r"\d+", version)[:2]
-    return tuple(int(p) for p in parts) >= minimum
 
 
 def compact(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -96,11 +132,14 @@ def compact(values: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None and v != [] and v != ()}
 
 
-def dedupe(observables: Iterable[ocsf.Observable]) -> tuple[ocsf.Observable, ...] | None:
-    """One observable per (type, value), the first path kept."""
+def dedupe(
+    observables: Iterable[ocsf.Observable | None],
+) -> tuple[ocsf.Observable, ...] | None:
+    """One observable per (type, value), the first path kept; None (nothing observed) left out."""
     seen: dict[tuple[int, str | None], ocsf.Observable] = {}
     for item in observables:
-        seen.setdefault((item.type_id, item.value), item)
+        if item is not None:
+            seen.setdefault((item.type_id, item.value), item)
     return tuple(seen.values()) or None
 
 

@@ -1,179 +1,213 @@
-"""MDE alert evidence → OCSF `evidences[]`, and MDE file profiles → OCSF `file` (ocsf.md §5.3,
-§4). Hashes always go to `file.hashes[]`, never to `file.signature.digest`."""
+"""MDE alert evidence → OCSF `evidences[]` (docs/ocsf-mapping.md §4).
+
+Both alert shapes are evidence: the `evidence` list, and the older `alertFiles`, `alertIps`,
+`alertDomains` (and the newer `domains`) and `alertUser`, read as the evidence entities they
+describe. Each item keeps MDE's own `detectionStatus` in its `data`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 
 from bot import ocsf
-from bot.mde.models import Alert, Evidence, FileInfo
-from bot.mde.normalize.common import compact, epoch_ms, fingerprints, ip_or_none, key, observable
-
-FileIndex = Mapping[str, FileInfo]
-
-
-def file_index(files: Iterable[FileInfo]) -> dict[str, FileInfo]:
-    """File profiles by lowercase SHA-1 and SHA-256, to enrich evidence files."""
-    index: dict[str, FileInfo] = {}
-    for info in files:
-        for digest in (info.sha1, info.sha256):
-            if digest:
-                index[digest.lower()] = info
-    return index
+from bot.mde.models import Alert, Evidence
+from bot.mde.normalize.common import compact, epoch_ms, ip_or_none, key, observable, text
+from bot.mde.normalize.files import FileIndex, file_object, file_observables
 
 
-def _join(folder: str, name: str) -> str:
-    separator = "/" if "/" in folder and "\\" not in folder else "\\"
-    return folder.rstrip("\\/") + separator + name
-
-
-def _file(
-    name: str | None,
-    folder: str | None,
-    *,
-    sha1: str | None = None,
-    sha256: str | None = None,
-    files: FileIndex | None = None,
-) -> ocsf.File | None:
-    """§5.3 File: MDE `filePath` is the folder; OCSF `path` is folder + name."""
-    if not name:
-        return None
-    info = (files or {}).get((sha1 or "").lower()) or (files or {}).get((sha256 or "").lower())
-    stem, dot, ext = name.rpartition(".")
-    return ocsf.File(
-        name=name,
-        type_id=ocsf.FileTypeId.REGULAR_FILE,  # §5.3 type_id 1 (8 Executable is 1.6+)
-        parent_folder=folder or None,
-        path=_join(folder, name) if folder else None,
-        ext=ext if dot and stem else None,
-        hashes=fingerprints(sha1=sha1, sha256=sha256, md5=info.md5 if info else None),
-        size=info.size if info else None,
-        company_name=info.file_publisher if info else None,
-        product=ocsf.Product(name=info.file_product_name, vendor_name=info.file_publisher)
-        if info and info.file_product_name
-        else None,
+def _file(item: Evidence, files: FileIndex, version: str) -> ocsf.File | None:
+    """§4 the evidence's file (a File's, or a Process's image), with its hashes."""
+    return file_object(
+        item.file_name,
+        item.file_path,
+        sha1=item.sha1,
+        sha256=item.sha256,
+        files=files,
+        version=version,
     )
 
 
-def file_from_info(info: FileInfo, *, name: str | None = None) -> ocsf.File:
-    """An MDE file profile as an OCSF `file`. MDE profiles carry no file name: without `name`
-    the SHA-1 (MDE's file id) stands in for it, since OCSF requires one."""
-    digest = info.sha1 or info.sha256 or info.md5 or "unknown"
-    return ocsf.File(
-        name=name or digest,
-        type_id=ocsf.FileTypeId.REGULAR_FILE,
-        hashes=fingerprints(sha1=info.sha1, sha256=info.sha256, md5=info.md5),
-        size=info.size,
-        company_name=info.file_publisher,
-        product=ocsf.Product(name=info.file_product_name, vendor_name=info.file_publisher)
-        if info.file_product_name
-        else None,
-    )
-
-
-def _process(item: Evidence, files: FileIndex) -> ocsf.Process | None:
-    """§5.3 Process; parent_process only when parentProcessId is set (pid is required)."""
+def _process(item: Evidence, files: FileIndex, version: str) -> ocsf.Process | None:
+    """§4 Process, with its account; parent_process only when parentProcessId is set (OCSF
+    requires a pid)."""
     if item.process_id is None:
         return None
     parent = None
     if item.parent_process_id is not None:
         parent = ocsf.Process(
             pid=item.parent_process_id,
-            name=item.parent_process_file_name,
+            name=text(item.parent_process_file_name),
             created_time=epoch_ms(item.parent_process_creation_time),
-            file=_file(item.parent_process_file_name, item.parent_process_file_path),
+            file=file_object(
+                item.parent_process_file_name, item.parent_process_file_path, version=version
+            ),
         )
+    image = _file(item, files, version)
     return ocsf.Process(
         pid=item.process_id,
-        name=item.file_name,
-        cmd_line=item.process_command_line,
+        name=image.name if image else None,
+        cmd_line=text(item.process_command_line),
         created_time=epoch_ms(item.process_creation_time),
-        file=_file(item.file_name, item.file_path, sha1=item.sha1, sha256=item.sha256, files=files),
+        file=image,
+        user=_user(item),  # §4 accountName, domainName, userSid, userPrincipalName
         parent_process=parent,
     )
 
 
 def _user(item: Evidence) -> ocsf.User | None:
-    """§5.3 User: uid = userSid or aadUserId; UPN as email only if it is a valid email."""
-    uid = item.user_sid or item.aad_user_id
-    if not (item.account_name or uid):
+    """§4 User: uid = userSid or aadUserId; the UPN as email only if it is a valid email."""
+    name, sid, aad = text(item.account_name), text(item.user_sid), text(item.aad_user_id)
+    upn = text(item.user_principal_name)
+    uid = sid or aad
+    if not (name or uid):
         return None
-    upn = item.user_principal_name
     return ocsf.User(
-        name=item.account_name,
-        domain=item.domain_name,
+        name=name,
+        domain=text(item.domain_name),
         uid=uid,
-        uid_alt=item.aad_user_id if item.user_sid else None,
+        uid_alt=aad if sid else None,
         email_addr=upn if upn and ocsf.is_email(upn) else None,
     )
 
 
 def _data(item: Evidence) -> ocsf.Evidence:
-    """§5.3 Registry*, other (or unusable): {name: entityType, data: non-null raw fields}."""
+    """§4 Registry*, other (or unusable): {name: entityType, data: the non-null raw fields}."""
     raw = item.model_dump(by_alias=True, mode="json")
-    return ocsf.Evidence(name=item.entity_type, data=compact(raw))
+    return ocsf.Evidence(name=text(item.entity_type), data=compact(raw))
 
 
-def evidence_item(item: Evidence, files: FileIndex) -> ocsf.Evidence:
-    """One MDE evidence entity → one `evidences[]` item (ocsf.md §5.3)."""
+def _modelled(item: Evidence, files: FileIndex, version: str) -> ocsf.Evidence | None:
+    """§4 the entity types OCSF models, or None when MDE's item lacks what OCSF requires."""
     kind = key(item.entity_type)
     if kind == "file":
-        sha1, sha256 = item.sha1, item.sha256
-        file = _file(item.file_name, item.file_path, sha1=sha1, sha256=sha256, files=files)
-        return ocsf.Evidence(file=file) if file else _data(item)
+        file = _file(item, files, version)
+        return ocsf.Evidence(file=file) if file else None
     if kind == "process":
-        process = _process(item, files)
-        return ocsf.Evidence(process=process) if process else _data(item)
+        process = _process(item, files, version)
+        return ocsf.Evidence(process=process) if process else None
     if kind == "user":
         user = _user(item)
-        return ocsf.Evidence(user=user) if user else _data(item)
-    if kind == "ip":  # §5.3 Ip → dst_endpoint.ip (the remote IP)
+        return ocsf.Evidence(user=user) if user else None
+    if kind == "ip":  # §4 Ip → dst_endpoint.ip (the remote IP)
         ip = ip_or_none(item.ip_address)
-        return ocsf.Evidence(dst_endpoint=ocsf.NetworkEndpoint(ip=ip)) if ip else _data(item)
-    if kind == "url" and item.url:  # §5.3 Url → url.url_string
-        return ocsf.Evidence(url=ocsf.Url(url_string=item.url))
-    return _data(item)
+        return ocsf.Evidence(dst_endpoint=ocsf.NetworkEndpoint(ip=ip)) if ip else None
+    if kind == "domain":  # §4 a domain (older shape) → dst_endpoint.hostname
+        host = text(item.host)
+        return ocsf.Evidence(dst_endpoint=ocsf.NetworkEndpoint(hostname=host)) if host else None
+    if kind == "url" and (url := text(item.url)):  # §4 Url → url.url_string
+        return ocsf.Evidence(url=ocsf.Url(url_string=url))
+    return None
 
 
-def evidences_from_alert(alert: Alert, files: FileIndex) -> tuple[ocsf.Evidence, ...]:
-    items = [evidence_item(e, files) for e in alert.evidence]
+def evidence_item(
+    item: Evidence, files: FileIndex, *, version: str = ocsf.OCSF_VERSION
+) -> ocsf.Evidence:
+    """One MDE evidence entity → one `evidences[]` item, with its own detection status."""
+    modelled = _modelled(item, files, version)
+    if modelled is None:
+        return _data(item)
+    status = text(item.detection_status)
+    if status is None:
+        return modelled
+    return modelled.model_copy(update={"data": {"detectionStatus": status}})
+
+
+def _older_shape(alert: Alert) -> Iterator[Evidence]:
+    """§4 `alertFiles`, `alertIps`, `alertDomains`/`domains` and `alertUser` as the evidence
+    entities they describe (their `filePath` is the full path: see `file_location`)."""
+    for f in alert.alert_files:
+        yield Evidence(
+            entity_type="File",
+            sha1=f.sha1,
+            sha256=f.sha256,
+            file_name=f.file_name,
+            file_path=f.file_path,
+        )
+    for ip in alert.alert_ips:
+        yield Evidence(entity_type="Ip", ip_address=ip.ip_address)
+    for domain in (*alert.alert_domains, *alert.domains):
+        yield Evidence(entity_type="Domain", host=domain.host)
+    if (user := alert.alert_user) is not None:
+        yield Evidence(
+            entity_type="User",
+            account_name=user.account_name,
+            domain_name=user.domain_name,
+            user_sid=user.user_sid,
+            aad_user_id=user.aad_user_id,
+            user_principal_name=user.user_principal_name,
+        )
     related = alert.related_user
-    if related is not None and related.user_name:  # §5.2 relatedUser → evidences[].user
-        already = {(key(e.user.name), key(e.user.domain)) for e in items if e.user}
-        if (key(related.user_name), key(related.domain_name)) not in already:
-            user = ocsf.User(name=related.user_name, domain=related.domain_name)
-            items.append(ocsf.Evidence(user=user))
+    if related is not None:  # §3 relatedUser → evidences[].user
+        yield Evidence(
+            entity_type="User", account_name=related.user_name, domain_name=related.domain_name
+        )
+
+
+def _identity(item: ocsf.Evidence) -> tuple[str, ...] | None:
+    """What makes two evidence items one (the same file at the same path, user, address)."""
+    if item.file is not None:
+        digest = next((h.value for h in item.file.hashes or ()), "")
+        return ("file", (item.file.path or item.file.name).lower(), digest)
+    if item.user is not None and item.process is None:
+        return ("user", key(item.user.name), key(item.user.domain), item.user.uid or "")
+    if item.dst_endpoint is not None:
+        return ("endpoint", item.dst_endpoint.ip or key(item.dst_endpoint.hostname))
+    if item.url is not None:
+        return ("url", item.url.url_string or "")
+    return None
+
+
+def _same_user(item: ocsf.Evidence, seen: set[tuple[str, ...]]) -> bool:
+    """A user named without a uid (relatedUser, older shape) is one already listed with it."""
+    user = item.user
+    if user is None or item.process is not None or user.uid:
+        return False
+    return any(s[:3] == ("user", key(user.name), key(user.domain)) for s in seen)
+
+
+def evidences_from_alert(
+    alert: Alert, files: FileIndex, *, version: str = ocsf.OCSF_VERSION
+) -> tuple[ocsf.Evidence, ...]:
+    """Every evidence of the alert, in either shape, each entity once."""
+    items: list[ocsf.Evidence] = []
+    seen: set[tuple[str, ...]] = set()
+    modelled = (evidence_item(e, files, version=version) for e in alert.evidence)
+    older = (m for e in _older_shape(alert) if (m := _modelled(e, files, version)) is not None)
+    for item in (*modelled, *older):
+        identity = _identity(item)
+        if identity is not None and (identity in seen or _same_user(item, seen)):
+            continue
+        if identity is not None:
+            seen.add(identity)
+        items.append(item)
     return tuple(items)
-
-
-def _file_observables(file: ocsf.File | None, path: str) -> Iterator[ocsf.Observable | None]:
-    if file is None:
-        return
-    obs = ocsf.ObservableTypeId
-    yield observable(obs.FILE_NAME, f"{path}.name", file.name)
-    for j, digest in enumerate(file.hashes or ()):
-        yield observable(obs.HASH, f"{path}.hashes[{j}].value", digest.value)
 
 
 def evidence_observables(
     evidences: Iterable[ocsf.Evidence], *, path: str = "evidences"
 ) -> Iterator[ocsf.Observable | None]:
-    """§5.3 observables: file names (7), hashes (8), process names (9), users (4), IPs (2),
-    URLs (6)."""
+    """§4 observables: file names (7), hashes (8), process names (9), users (4), emails (5),
+    IPs (2), host names (1), URLs (6)."""
     obs = ocsf.ObservableTypeId
     for i, item in enumerate(evidences):
         at = f"{path}[{i}]"
-        yield from _file_observables(item.file, f"{at}.file")
+        yield from file_observables(item.file, f"{at}.file")
+        yield from _user_observables(item.user, f"{at}.user")
         if item.process is not None:
             yield observable(obs.PROCESS_NAME, f"{at}.process.name", item.process.name)
-            yield from _file_observables(item.process.file, f"{at}.process.file")
+            yield from file_observables(item.process.file, f"{at}.process.file")
+            yield from _user_observables(item.process.user, f"{at}.process.user")
             parent = item.process.parent_process
             if parent is not None:
                 yield observable(obs.PROCESS_NAME, f"{at}.process.parent_process.name", parent.name)
-        if item.user is not None:
-            yield observable(obs.USER_NAME, f"{at}.user.name", item.user.name)
-            yield observable(obs.EMAIL_ADDRESS, f"{at}.user.email_addr", item.user.email_addr)
         if item.dst_endpoint is not None:
             yield observable(obs.IP_ADDRESS, f"{at}.dst_endpoint.ip", item.dst_endpoint.ip)
+            host = item.dst_endpoint.hostname
+            yield observable(obs.HOSTNAME, f"{at}.dst_endpoint.hostname", host)
         if item.url is not None:
             yield observable(obs.URL_STRING, f"{at}.url.url_string", item.url.url_string)
+
+
+def _user_observables(user: ocsf.User | None, path: str) -> Iterator[ocsf.Observable | None]:
+    if user is not None:
+        yield observable(ocsf.ObservableTypeId.USER_NAME, f"{path}.name", user.name)
+        yield observable(ocsf.ObservableTypeId.EMAIL_ADDRESS, f"{path}.email_addr", user.email_addr)

@@ -1,4 +1,5 @@
-"""The legacy OCSF Security Finding (2001), built from a Detection Finding (ocsf.md §3.4).
+"""The legacy OCSF Security Finding (2001), built from a Detection Finding
+(docs/ocsf-mapping.md §6).
 
 Deprecated since OCSF 1.1 but still in 1.8; offered for tools that expect it (Query's model)."""
 
@@ -12,7 +13,7 @@ from bot.mde.normalize.alert import finding_from_alert
 from bot.mde.normalize.common import dedupe
 from bot.mde.normalize.evidence import evidence_observables
 
-# §3.4 the legacy class keeps the workflow status in state_id (its status_id means outcome).
+# §6 the legacy class keeps the workflow status in state_id (its status_id means outcome).
 _STATE = {
     None: ocsf.StateId.UNKNOWN,
     ocsf.StatusId.UNKNOWN: ocsf.StateId.UNKNOWN,
@@ -24,7 +25,7 @@ _STATE = {
 
 
 def security_finding_from_detection(finding: ocsf.DetectionFinding) -> ocsf.SecurityFinding:
-    """The legacy Security Finding (2001) for a Detection Finding (ocsf.md §3.4): `finding`
+    """The legacy Security Finding (2001) for a Detection Finding (§6): `finding`
     (title required), `state_id` for the workflow status, device under the `host` profile,
     analytic/attacks/malware top-level, evidence as the deprecated `evidence` blob."""
     info = finding.finding_info
@@ -73,7 +74,7 @@ def security_finding_from_detection(finding: ocsf.DetectionFinding) -> ocsf.Secu
         disposition=finding.disposition,
         action_id=finding.action_id,
         action=finding.action,
-        observables=dedupe(o for o in observables if o is not None),
+        observables=dedupe(observables),
         unmapped=unmapped or None,
     )
 
