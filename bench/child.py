@@ -244,10 +244,6 @@ def _stats(clients: Sequence[Any], services: Any, *, deep: bool) -> dict[str, An
     seen = services.seen._keys  # private: see the docstring
     bounded = {
         "mde_cache": ([c.cache for c in clients], sum(c.cache.max_entries for c in clients)),
-        "mde_cache_bytes": (
-            [c.cache for c in clients],
-            sum(c.cache.max_bytes or 0 for c in clients),
-        ),
         "reports": ([services.reports], services.reports.max_entries),
         "seen": ([seen], seen.max_entries),
     }
@@ -259,6 +255,8 @@ def _stats(clients: Sequence[Any], services: Any, *, deep: bool) -> dict[str, An
                 "alias": c.alias,
                 "calls": c.calls,
                 "cache_entries": len(c.cache),
+                "cache_cost_bytes": c.cache.bytes,
+                "cache_max_bytes": c.cache.max_bytes,
                 "cache_hits": c.cache.hits,
                 "cache_misses": c.cache.misses,
                 "budget_waiting": c.budget.waiting,
@@ -266,10 +264,7 @@ def _stats(clients: Sequence[Any], services: Any, *, deep: bool) -> dict[str, An
             for c in clients
         ],
         "bounded": {
-            name: {
-                "entries": sum(c.bytes if name.endswith("_bytes") else len(c) for c in caches),
-                "limit": limit,
-            }
+            name: {"entries": sum(len(c) for c in caches), "limit": limit}
             for name, (caches, limit) in bounded.items()
         },
     }

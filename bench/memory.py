@@ -2,7 +2,7 @@
 after a gc) after start-up, and after 10,000 lookups of distinct indicators, so that every
 bounded structure fills to its limit on the way:
 
-    MDE answer cache   BOT_CACHE_SIZE entries per connector (2,048)       bot.cache.TtlCache
+    MDE answer cache   2,048 entries and BOT_CACHE_MB (64) per connector   bot.cache.TtlCache
     posted reports     500 (the cards' buttons)                           Services.reports
     seen messages      20,000 keys (2 per message: event id, channel+ts)  bot.access.Seen
 

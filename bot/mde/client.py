@@ -68,9 +68,11 @@ MAX_ANSWER_BYTES: Final = 32 * 1024 * 1024
 # `inf`) pauses the tenant for a minute, after which the next call asks MDE again.
 DEFAULT_RETRY_AFTER: Final = 5.0
 MAX_RETRY_AFTER: Final = 60.0
-# What a parsed answer costs in the cache, per byte it took on the wire: parsed models hold
-# more than their JSON did (measured on the seeded alerts and machines: about 3x).
+# What a parsed answer costs in the cache: per byte it took on the wire (parsed models hold
+# more than their JSON did: about 3x, measured on the seeded alerts and machines), plus what
+# any entry costs (its key, the entry itself, the dictionary's slot: about 1 KB).
 PARSED_BYTES_PER_WIRE_BYTE: Final = 3
+ENTRY_BYTES: Final = 1024
 
 
 def segment(value: str, *, safe: str = "") -> str:
@@ -180,7 +182,7 @@ class MdeClient:
             try:
                 body, size = await self._send("GET", path, params=params)
             except MdeNotFound:
-                return Answer(_NOT_FOUND, 0)
+                return Answer(_NOT_FOUND, ENTRY_BYTES)
             return await self._parsed(parse, body, size)
 
         key = ("GET", path, _items(params))
@@ -288,7 +290,7 @@ class MdeClient:
             value = await asyncio.to_thread(parse, body)
         else:
             value = parse(body)
-        return Answer(value, size * PARSED_BYTES_PER_WIRE_BYTE)
+        return Answer(value, ENTRY_BYTES + size * PARSED_BYTES_PER_WIRE_BYTE)
 
     async def _send(
         self,
