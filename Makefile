@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit run bench fmt clean
+.PHONY: demo test test-all pythons lint typecheck unit run bench fmt clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -21,6 +21,21 @@ demo: $(STAMP)
 
 ## test: everything CI checks
 test: lint typecheck unit
+
+# The supported Pythons, from PATH or, where pyenv keeps them beside its global one, from pyenv.
+PYENV_BINS := $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.1[123].*/bin)
+empty :=
+space := $(empty) $(empty)
+PYTHONS_PATH := $(subst $(space),:,$(PYENV_BINS))
+WITH_PYTHONS := PATH="$(PYTHONS_PATH)$(if $(PYTHONS_PATH),:)$$PATH"
+
+## test-all: the tests on Python 3.11, 3.12 and 3.13 (tox; needs each interpreter)
+test-all: $(STAMP)
+	$(WITH_PYTHONS) $(BIN)/tox run
+
+## pythons: succeeds when Python 3.11, 3.12 and 3.13 are all on hand (for .ci/run)
+pythons:
+	@$(WITH_PYTHONS); for v in 3.11 3.12 3.13; do command -v python$$v >/dev/null || { echo "python$$v missing"; exit 1; }; done
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -46,4 +61,4 @@ fmt: $(STAMP)
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .tox .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -47,8 +47,8 @@ from bench.common import (
     rounded,
 )
 from bot.render.kit import text_size
-from bot.simulator import data
-from bot.slack_standin import TOTAL_BLOCK_TEXT
+from bot.demo.simulator import data
+from bot.demo.standin import TOTAL_BLOCK_TEXT
 
 SECTION = "8 abuse"
 LIMIT, WINDOW, LATENCY = 100, 6.0, 0.100

@@ -186,7 +186,8 @@ async def _child() -> None:
     """The bot, configured by the first control line; answers control lines until `stop`."""
     # Imported here: the parent never needs the listeners or the Slack runtime.
     from bot import logs
-    from bot.runtime import Services, open_backend, serve_slack, tune_gc
+    from bot.runtime import open_backend, serve_slack, tune_gc
+    from bot.slack.services import Services
     from bot.settings import BotSettings, ConnectorSettings, SlackSettings
     from handlers import register
 
@@ -238,10 +239,9 @@ async def _child() -> None:
 
 
 def _stats(clients: Sequence[Any], services: Any, *, deep: bool) -> dict[str, Any]:
-    """What the benchmarks read from inside the bot. `Seen` keeps its keys in a private
-    TtlCache; reading its length here is the harness's business, not the product's."""
+    """What the benchmarks read from inside the bot."""
     gc.collect()
-    seen = services.seen._keys  # private: see the docstring
+    seen = services.seen
     bounded = {
         "mde_cache": ([c.cache for c in clients], sum(c.cache.max_entries for c in clients)),
         "reports": ([services.reports], services.reports.max_entries),

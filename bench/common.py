@@ -37,9 +37,9 @@ import aiohttp
 
 from bench.child import BotProcess
 from bot.indicators import extract
-from bot.runtime import connector_config
-from bot.simulator import Simulator, data
-from bot.slack_standin import BOT_USER_ID, TEAM_ID, Post, SlackStandIn
+from bot.demo.backend import connector_config
+from bot.demo.simulator import Simulator, data
+from bot.demo.standin import BOT_USER_ID, TEAM_ID, Post, SlackStandIn
 
 CHANNEL = "C0INCIDENT"
 USER = "U0RESPONDER"
@@ -130,7 +130,7 @@ def ms(seconds: float) -> str:
 
 @dataclass(frozen=True)
 class Pool:
-    """Indicators of the seeded contoso tenant (`bot.simulator.data`), by kind."""
+    """Indicators of the seeded contoso tenant (`bot.demo.simulator.data`), by kind."""
 
     ips: tuple[str, ...]
     hosts: tuple[str, ...]  # short names: `ws-fin-002`

@@ -3,7 +3,7 @@ answering every MDE call after L = 100 ms. Measured: from the event POST leaving
 generator to the threaded card reaching the Slack stand-in, with cold caches, as a ratio to the
 floor: the message's longest chain of dependent MDE calls times L.
 
-The chains, read from `bot/service.py` (`_ConnectorLookup`) and `bot/mde/lookups.py`; every
+The chains, read from `bot/enrichment/lookup.py` (`ConnectorLookup`) and `bot/mde/lookups.py`; every
 chain ends with the alerts of the devices found (`_finish`), which waits for all the rest:
 
     internal IP   devices (batched) + IP alerts                → device alerts         2
@@ -37,7 +37,7 @@ from bench.common import (
 )
 from bot.indicators import Indicator, IndicatorType, extract
 from bot.mde import query
-from bot.simulator import data
+from bot.demo.simulator import data
 
 SECTION = "2 end to end"
 LATENCY = 0.100

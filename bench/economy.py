@@ -12,7 +12,7 @@ import asyncio
 from typing import Any
 
 from bench.common import Figure, SectionResult, World, open_world, seeded_pool
-from bot.simulator import data
+from bot.demo.simulator import data
 
 SECTION = "3 API economy"
 SETTLE = 30.0

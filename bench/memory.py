@@ -4,7 +4,7 @@ bounded structure fills to its limit on the way:
 
     MDE answer cache   2,048 entries and BOT_CACHE_MB (64) per connector   bot.cache.TtlCache
     posted reports     500 (the cards' buttons)                           Services.reports
-    seen messages      20,000 keys (2 per message: event id, channel+ts)  bot.access.Seen
+    seen messages      20,000 keys (2 per message: event id, channel+ts)  bot.slack.access.Seen
 
 The lookups are pasted messages, 100 at a time: each a distinct internal IP no device has (two
 MDE calls); every fourth also names a seeded host, so that cards carry devices and alerts. The

@@ -4,8 +4,8 @@ at the boundary where they occur; everything above that boundary speaks only the
     BotError                      base; `message` is safe to show a user, `hint` says what to do
     ├── ConfigError               settings that cannot work; stops start-up with one line
     ├── InputError                user input we cannot act on (bad indicator, unknown command)
-    │   └── UnknownTenant         --tenant named no connector (bot.service)
-    ├── ReplyError                an answer could not be delivered to Slack (bot.replies)
+    │   └── UnknownTenant         --tenant named no connector
+    ├── ReplyError                an answer could not be delivered to Slack
     └── MdeError                  a connector's call failed; carries the connector alias
         ├── MdeAuthError          no token: bad tenant, client id or secret (AADSTS code kept)
         ├── MdeForbidden          token fine, permission or licence missing (roles kept)
@@ -42,6 +42,14 @@ class ConfigError(BotError):
 
 class InputError(BotError):
     """User input the bot cannot act on."""
+
+
+class UnknownTenant(InputError):
+    """`--tenant` named no configured connector."""
+
+
+class ReplyError(BotError):
+    """The answer could not be delivered to Slack."""
 
 
 class MdeError(BotError):

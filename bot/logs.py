@@ -136,7 +136,7 @@ def configure(
     for noisy in ("slack_bolt", "slack_sdk", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(floor)
     # Bolt's signature check logs a refused request's whole body at INFO: refusals are logged,
-    # by reason only, in front of Bolt (bot.app.verify_signature).
+    # by reason only, in front of Bolt (bot.slack.app.verify_signature).
     for chatty in ("msal", "urllib3", "slack_bolt.RequestVerification"):
         logging.getLogger(chatty).setLevel(max(logging.WARNING, floor))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.runtime import Services
+from bot.slack.services import Services
 from handlers import actions, commands, messages
 
 
@@ -19,6 +19,6 @@ def register(app: AsyncApp, services: Services) -> None:
 
 
 def main() -> None:
-    from bot.cli import main as cli_main
+    from bot.cli.main import main as cli_main
 
     raise SystemExit(cli_main(register=register))

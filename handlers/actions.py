@@ -11,13 +11,13 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
-from bot.buttons import ActionId, DeviceRef, ReportRef, decode
+from bot.slack.buttons import ActionId, DeviceRef, ReportRef, decode
 from bot.errors import InputError
-from bot.export import ocsf_export
+from bot.enrichment.export import ocsf_export
 from bot.render import Message
-from bot.results import Report
-from bot.runtime import Services
-from bot.slack_payloads import (
+from bot.enrichment.results import Report
+from bot.slack.services import Services
+from bot.slack.payloads import (
     Audience,
     action_value,
     click_audience,

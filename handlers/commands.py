@@ -1,4 +1,4 @@
-"""`/mde`: ack at once, show progress, then the answer. Parsing is `bot.commands`; what users
+"""`/mde`: ack at once, show progress, then the answer. Parsing is `bot.enrichment.commands`; what users
 see on failure is decided by the app's one error handler."""
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
-from bot.commands import Command, Verb, parse_command
+from bot.enrichment.commands import Command, Verb, parse_command
 from bot.indicators import Extraction
 from bot.render import Message
-from bot.runtime import Services
-from bot.slack_payloads import Audience, command_audience
+from bot.slack.services import Services
+from bot.slack.payloads import Audience, command_audience
 from handlers.middleware import authorized
 
 

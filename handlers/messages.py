@@ -9,11 +9,11 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
-from bot.access import home_team
+from bot.slack.access import home_team
 from bot.mde.limits import Priority
 from bot.render import Message
-from bot.runtime import Services
-from bot.slack_payloads import (
+from bot.slack.services import Services
+from bot.slack.payloads import (
     Audience,
     delivery_keys,
     is_bot_message,

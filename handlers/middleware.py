@@ -12,10 +12,10 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
-from bot.access import home_team
+from bot.slack.access import home_team
 from bot.logs import get_logger
-from bot.runtime import Services
-from bot.slack_payloads import click_channel, clicker, requester_teams
+from bot.slack.services import Services
+from bot.slack.payloads import click_channel, clicker, requester_teams
 
 log = get_logger(__name__)
 

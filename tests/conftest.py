@@ -13,8 +13,8 @@ import pytest
 
 from bot.runtime import Backend, SlackRuntime, open_backend, serve_slack
 from bot.settings import BotSettings, SlackSettings
-from bot.simulator import Simulator
-from bot.slack_standin import SlackStandIn
+from bot.demo.simulator import Simulator
+from bot.demo.standin import SlackStandIn
 from handlers import register
 
 _SCRUBBED_PREFIXES = ("SLACK_", "MDE_", "BOT_")

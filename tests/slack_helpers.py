@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.blocktext import blocks_to_text
-from bot.slack_standin import SlackStandIn
+from bot.render.text import blocks_to_text
+from bot.demo.standin import SlackStandIn
 from tests.blockkit import assert_no_injected_markup, assert_valid_blocks
 
 

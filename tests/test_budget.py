@@ -229,13 +229,13 @@ async def test_a_pause_holds_every_call_and_people_still_go_first_after_it() -> 
     assert all(t == pytest.approx(1045.0) for t, _ in granted)
 
 
-def test_the_estimate_counts_the_windows_remembered_starts_exactly() -> None:
+async def test_the_estimate_counts_the_windows_remembered_starts_exactly() -> None:
     """The wait of the last call of a lookup, from the windows' own record."""
     time = VirtualTime()
     b = budget(time, (Window(10, 60.0),), reserve=0)
     for second in range(10):  # one call a second: the window is full
         time.now = 100.0 + second
-        b._windows[0].record()
+        await b.acquire()
     time.now = 110.0
 
     assert b.delay(1) == pytest.approx(100.0 + SPAN - 110.0)  # the oldest call leaves

@@ -10,7 +10,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from bot.simulator.data import DEMO_SHA256
+from bot.demo.simulator.data import DEMO_SHA256
 from tests.blockkit import assert_valid_blocks
 from tests.ocsf_validation import ocsf_errors
 

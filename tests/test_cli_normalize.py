@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from bot.normalize_cli import Options, detect_kind, normalize_command
-from bot.simulator.data import load_doc_example
+from bot.cli.normalize import Options, detect_kind, normalize_command
+from bot.demo.simulator.data import load_doc_example
 from tests.ocsf_validation import SCHEMA_VERSIONS, ocsf_errors
 from tests.test_normalize_messy import ALERTS, FILES, MACHINES, MESSY
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from bot.demo import run_demo
+from bot.demo.play import run_demo
 from handlers import register
 
 

@@ -19,12 +19,15 @@ from bot.errors import InputError, MdeRateLimited, MdeUnavailable
 from bot.indicators import Extraction, Indicator, IndicatorType
 from bot.mde import lookups, query
 from bot.mde.auth import TokenProvider
-from bot.mde.client import DEFAULT_RETRY_AFTER, MAX_RETRY_AFTER, MdeClient, retry_after, tls_context
-from bot.runtime import Backend, Services, open_backend, simulator_connectors
-from bot.simulator import ALL_READ_ROLES, AppRegistration, Fault, Simulator
-from bot.simulator import data as d
-from bot.simulator.server import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-from bot.slack_standin import SlackStandIn
+from bot.mde.client import MdeClient, tls_context
+from bot.retry import DEFAULT_RETRY_AFTER, MAX_RETRY_AFTER, retry_after
+from bot.runtime import Backend, open_backend
+from bot.slack.services import Services
+from bot.demo.backend import simulator_connectors
+from bot.demo.simulator import ALL_READ_ROLES, AppRegistration, Fault, Simulator
+from bot.demo.simulator import data as d
+from bot.demo.simulator.server import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from bot.demo.standin import SlackStandIn
 from tests.conftest import bot_settings, open_stack
 from tests.slack_helpers import shown
 
@@ -207,7 +210,6 @@ async def test_a_file_name_scan_is_cached_as_what_it_found_and_reused(
         )
         scans = simulator.calls["alerts"]
         held = client.cache.bytes
-        time.sleep(1.1)  # noqa: ASYNC251 - the old key held the second; show it no longer does
         again = await service.lookup(
             Extraction((Indicator(IndicatorType.FILENAME, d.DEMO_FILE.upper()),)),
             tenants=["contoso"],

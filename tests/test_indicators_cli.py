@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.extract_cli import extract_command
+from bot.cli.extract import extract_command
 
 
 def run(stdin: str, *, jsonl: bool, **kwargs: object) -> tuple[int, str]:

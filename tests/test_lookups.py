@@ -4,6 +4,7 @@ test also pins what the lookup costs in MDE calls (cold cache), per connector.""
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -11,13 +12,16 @@ import pytest
 from structlog.testing import capture_logs
 
 from bot.indicators import Extraction, Indicator
+from bot.mde import lookups
+from bot.mde.client import MdeClient
 from bot.indicators import IndicatorType as T
-from bot.results import ConnectorReport, Problem, Report
-from bot.runtime import Backend, Services, open_backend
-from bot.service import EnrichmentService
-from bot.simulator import ALL_READ_ROLES, AppRegistration, Simulator
-from bot.simulator import data as d
-from bot.simulator.server import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from bot.enrichment.results import ConnectorReport, Problem, Report
+from bot.runtime import Backend, open_backend
+from bot.slack.services import Services
+from bot.enrichment.service import EnrichmentService
+from bot.demo.simulator import ALL_READ_ROLES, AppRegistration, Simulator
+from bot.demo.simulator import data as d
+from bot.demo.simulator.server import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from tests.conftest import bot_settings
 
 
@@ -296,3 +300,49 @@ async def test_an_answer_of_unreadable_records_is_not_read_as_nothing_found() ->
         report = await look(service, Indicator(T.IPV4, d.DEMO_IP))
     assert not report.found_anything
     assert report.problems == (UNREADABLE,)
+
+
+async def test_a_bug_in_one_connector_is_a_reference_logged_and_never_hides_the_others(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug while one connector answers (here: its device lookup raises) becomes a problem on
+    that connector alone, with a reference id that the log carries with the traceback; the
+    other connector's answer stands."""
+    real = lookups.devices_by_ip
+
+    async def broken_for_contoso(client: MdeClient, ips: list[str]) -> lookups.DeviceMatches:
+        if client.alias == "contoso":
+            raise RuntimeError("a bug")
+        return await real(client, ips)
+
+    monkeypatch.setattr(lookups, "devices_by_ip", broken_for_contoso)
+    service = Services.build(backend, bot_settings()).enrichment
+
+    with capture_logs() as logged:
+        report = await look(service, Indicator(T.IPV4, d.CROSS_TENANT_IP))
+
+    [problem] = contoso(report).problems
+    match = re.fullmatch(r"unexpected error \(reference ([0-9a-f]{8})\)", problem.message)
+    assert match is not None
+    [event] = [e for e in logged if e["event"] == "connector_failed"]
+    assert (event["connector"], event["reference"]) == ("contoso", match.group(1))
+    fabrikam = next(c for c in report.connectors if c.alias == "fabrikam")
+    assert fabrikam.problems == ()
+    assert fabrikam.devices
+
+
+async def test_a_domain_that_is_a_devices_dns_name_finds_the_device_in_the_same_call(
+    service: EnrichmentService, simulator: Simulator
+) -> None:
+    """`ws-fin-042.corp.contoso.com`, under a public suffix and with no internal suffix
+    configured, is a domain indicator: it is also asked as a device name, in the one batched
+    device call (never a prefix search), and the domain's own lookups stay."""
+    report = await look(
+        service, Indicator(T.DOMAIN, d.DEMO_HOST), Indicator(T.DOMAIN, "evil-cdn.net")
+    )
+
+    [device] = contoso(report).devices
+    assert device.device.hostname == d.DEMO_HOST
+    assert [i.value for i in device.matched] == [d.DEMO_HOST]
+    assert simulator.calls["machines"] == 2  # one exact-name call per tenant, no prefix call
+    assert simulator.calls["domain_alerts"] == 4  # both domains, both tenants

@@ -6,9 +6,9 @@ import pytest
 
 from bot.errors import MdeAuthError
 from bot.mde.auth import TokenProvider, decode_claims
-from bot.runtime import simulator_connectors
+from bot.demo.backend import simulator_connectors
 from bot.settings import ConnectorSettings
-from bot.simulator import ALL_READ_ROLES, Simulator
+from bot.demo.simulator import ALL_READ_ROLES, Simulator
 
 
 def connector(sim: Simulator, **changes: object) -> ConnectorSettings:

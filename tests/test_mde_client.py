@@ -12,10 +12,11 @@ from bot.errors import MdeRateLimited, MdeUnavailable
 from bot.indicators import Extraction, Indicator, IndicatorType
 from bot.mde import lookups
 from bot.mde.client import MdeClient
-from bot.mde.limits import RetryPolicy
-from bot.runtime import Backend, Services, open_backend
-from bot.simulator import Fault, Simulator
-from bot.simulator import data as d
+from bot.retry import RetryPolicy
+from bot.runtime import Backend, open_backend
+from bot.slack.services import Services
+from bot.demo.simulator import Fault, Simulator
+from bot.demo.simulator import data as d
 from tests.conftest import bot_settings
 
 

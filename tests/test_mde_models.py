@@ -13,7 +13,7 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from bot.mde.models import Alert, FileInfo, HuntingResult, Machine, Signing, WireTime
-from bot.simulator.data import load_doc_example
+from bot.demo.simulator.data import load_doc_example
 
 
 def values(name: str) -> list[dict[str, Any]]:

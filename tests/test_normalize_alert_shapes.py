@@ -12,7 +12,7 @@ import pytest
 from bot import ocsf
 from bot.mde import normalize
 from bot.mde.models import Alert, Machine
-from bot.simulator.data import load_doc_example
+from bot.demo.simulator.data import load_doc_example
 from tests.ocsf_validation import SCHEMA_VERSIONS, ocsf_errors
 
 PORTAL = "https://security.microsoft.com"

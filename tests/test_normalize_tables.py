@@ -12,7 +12,7 @@ import pytest
 from bot import ocsf
 from bot.mde import normalize
 from bot.mde.models import Alert
-from bot.simulator.data import load_doc_example
+from bot.demo.simulator.data import load_doc_example
 from tests.test_normalize_alert import doc_alert, finding
 
 

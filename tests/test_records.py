@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from bot.mde.models import Alert, FileInfo, Machine
 from bot.mde.records import Parsed, RowProblem, Unreadable, parse_record, parse_rows
-from bot.simulator.data import load_doc_example
+from bot.demo.simulator.data import load_doc_example
 
 ALERT = load_doc_example("alerts.response.json")
 MACHINE = load_doc_example("get-alert-related-machine-info.response.json")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli.main import main
 from bot.errors import ConfigError
 from bot.settings import Cloud, load_connectors, load_slack_settings
 

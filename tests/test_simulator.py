@@ -15,8 +15,8 @@ import aiohttp
 import pytest
 
 from bot.mde.auth import TokenProvider, decode_claims
-from bot.runtime import simulator_connectors
-from bot.simulator import (
+from bot.demo.backend import simulator_connectors
+from bot.demo.simulator import (
     ALL_READ_ROLES,
     DEMO_CLIENT_ID,
     REQUIRED_ROLES,
@@ -24,8 +24,8 @@ from bot.simulator import (
     Fault,
     Simulator,
 )
-from bot.simulator.api import CONTENT_TYPE
-from bot.simulator.data import (
+from bot.demo.simulator.api import CONTENT_TYPE
+from bot.demo.simulator.data import (
     CONTOSO_TENANT,
     DEMO_ALERT_IDS,
     DEMO_DOMAIN,
@@ -35,7 +35,7 @@ from bot.simulator.data import (
     UNLICENSED_TENANT,
     seeded_tenants,
 )
-from bot.simulator.probe import Probe, Reply
+from bot.demo.simulator.probe import Probe, Reply
 
 ALERT_ID = DEMO_ALERT_IDS[0]
 # One request per endpoint, to check every endpoint's gatekeeping.

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from bot.mde.models import Alert, FileInfo, Machine
-from bot.simulator import Simulator, data
-from bot.simulator.data import (
+from bot.demo.simulator import Simulator, data
+from bot.demo.simulator.data import (
     CONTOSO_TENANT,
     DC_HOST,
     DEMO_ALERT_IDS,
@@ -33,8 +33,8 @@ from bot.simulator.data import (
     seeded_tenants,
     strip,
 )
-from bot.simulator.probe import Probe
-from bot.simulator.seed import EXPOSURE, HEALTH, RISK
+from bot.demo.simulator.probe import Probe
+from bot.demo.simulator.seed import EXPOSURE, HEALTH, RISK
 
 FIXED = datetime(2026, 11, 28, tzinfo=UTC)
 

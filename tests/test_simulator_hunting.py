@@ -15,9 +15,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.mde.hunting import Hunt, render
-from bot.simulator import Simulator
-from bot.simulator.api import MACHINE_FIELDS
-from bot.simulator.data import (
+from bot.demo.simulator import Simulator
+from bot.demo.simulator.api import MACHINE_FIELDS
+from bot.demo.simulator.data import (
     CONTOSO_TENANT,
     DC_HOST,
     DEMO_EXTERNAL_IP,
@@ -29,9 +29,9 @@ from bot.simulator.data import (
     HOST_PREFIX,
     contoso,
 )
-from bot.simulator.hunting import ANSWERS
-from bot.simulator.odata import ODataError, parse_filter
-from bot.simulator.probe import Probe, Reply
+from bot.demo.simulator.hunting import ANSWERS
+from bot.demo.simulator.odata import ODataError, parse_filter
+from bot.demo.simulator.probe import Probe, Reply
 
 
 @pytest.fixture

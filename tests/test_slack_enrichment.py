@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from bot.settings import BotSettings
-from bot.simulator import Simulator
-from bot.simulator.data import DEMO_DOMAIN, DEMO_IP, DEMO_SHA256
-from bot.slack_standin import BOT_ID, BOT_USER_ID, SlackStandIn
+from bot.demo.simulator import Simulator
+from bot.demo.simulator.data import DEMO_DOMAIN, DEMO_IP, DEMO_SHA256
+from bot.demo.standin import BOT_ID, BOT_USER_ID, SlackStandIn
 from tests.conftest import Stack, bot_settings, open_stack
 from tests.slack_helpers import checked, posts, shown
 

@@ -20,10 +20,13 @@ from urllib.parse import urlencode
 import aiohttp
 import pytest
 
-from bot.app import user_facing
-from bot.simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Simulator
-from bot.simulator import data as sim_data
-from bot.simulator.data import (
+from structlog.testing import capture_logs
+
+from bot.slack.app import handle_error
+from bot.slack.replies import Replies
+from bot.demo.simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Simulator
+from bot.demo.simulator import data as sim_data
+from bot.demo.simulator.data import (
     CONTOSO_TENANT,
     DEMO_ALERT_IDS,
     DEMO_DOMAIN,
@@ -36,8 +39,8 @@ from bot.simulator.data import (
     FABRIKAM_TENANT,
     SHARED_IP,
 )
-from bot.simulator.knobs import AppRegistration
-from bot.slack_standin import TEAM_ID, SlackStandIn
+from bot.demo.simulator.knobs import AppRegistration
+from bot.demo.standin import TEAM_ID, SlackStandIn
 from tests.blockkit import texts
 from tests.conftest import Stack, bot_settings, open_stack
 from tests.slack_helpers import checked, shown
@@ -486,41 +489,68 @@ async def test_a_missing_permission_is_named_with_what_to_do(slack: SlackStandIn
 
 
 def corrupted_contoso() -> sim_data.Tenant:
-    """Contoso, with a device row the bot cannot parse (a bug on our side, or MDE's)."""
+    """Contoso, with two device rows MDE sent malformed: the demo device with a field of the
+    wrong type (readable without it), and a row on the same IP with no id (not readable)."""
     tenant = sim_data.contoso()
     tenant.machines = [
         {**m, "osBuild": "twenty-two"} if m["id"] == DEMO_MACHINE_ID else m for m in tenant.machines
     ]
+    tenant.machines.append({"computerDnsName": "broken.corp.contoso.com", "lastIpAddress": DEMO_IP})
     return tenant
 
 
-async def test_a_record_the_bot_cannot_read_is_skipped_and_the_rest_answered(
+async def test_a_record_the_bot_cannot_read_costs_only_what_it_must_and_is_said(
     slack: SlackStandIn,
 ) -> None:
-    """A device row MDE sends malformed costs that row only (it is logged): the message's other
-    answers are posted, and nothing of the bad row, or of any traceback, reaches Slack."""
+    """A malformed device row costs its odd field (the device is shown without its OS build),
+    a row with nothing to identify it costs that row (both logged); the card says so, the
+    message's other answers are posted, and nothing of the bad rows, or of any traceback,
+    reaches Slack."""
     async with (
         Simulator(tenants=[corrupted_contoso()]) as simulator,
         open_stack(simulator, slack, bot_settings()) as stack,
     ):
-        card = await paste(stack, f"seen {DEMO_IP} and {DEMO_SHA256}")
+        with capture_logs() as logged:
+            card = await paste(stack, f"seen {DEMO_IP} and {DEMO_SHA256}")
 
     assert_no_leak(card)
     assert "twenty-two" not in raw(card)
-    assert "osBuild" not in raw(card)
     assert "ws-fin-017" in raw(card)  # found through the hash
-    assert f"*{DEMO_HOST.split('.')[0]}* · contoso" not in raw(card)  # the unreadable device
+    assert f"*{DEMO_HOST.split('.')[0]}* · contoso" in raw(card)  # read, without its build
+    assert "broken" not in raw(card)
+    assert (
+        "1 record from MDE could not be read and is left out; 1 was only partly readable"
+        in raw(card)
+    )
+    events = {e["event"] for e in logged}
+    assert {"mde_row_unreadable", "mde_row_partly_readable"} <= events
 
 
-def test_an_unexpected_error_is_shown_as_a_reference_with_what_to_do() -> None:
-    """What the one error handler shows for a bug: a reference id (also logged), never the
-    exception's text."""
-    message, reference = user_facing(RuntimeError("secret internals: osBuild twenty-two"))
-    assert reference is not None
-    assert re.fullmatch(r"[0-9a-f]{8}", reference)
-    assert message.text == f"⚠️ Something went wrong on our side (reference {reference})."
-    assert "internals" not in json.dumps(message.blocks)
-    assert "give the reference to whoever runs the bot" in json.dumps(message.blocks)
+async def test_an_unexpected_error_is_shown_as_a_reference_with_what_to_do(
+    slack: SlackStandIn,
+) -> None:
+    """What the one error handler shows for a bug: a reference id, also logged with the
+    traceback, never the exception's text."""
+    async with aiohttp.ClientSession() as session:
+        replies = Replies(session, hosts=frozenset({"127.0.0.1"}))
+        with capture_logs() as logged:
+            await handle_error(
+                RuntimeError("secret internals: osBuild twenty-two"),
+                {"response_url": slack.response_url()},
+                replies,
+                None,  # type: ignore[arg-type]  # not needed when a response URL is given
+            )
+
+    [message] = slack.responses()
+    match = re.search(r"reference ([0-9a-f]{8})", message["text"])
+    assert match is not None
+    reference = match.group(1)
+    assert message["text"] == f"⚠️ Something went wrong on our side (reference {reference})."
+    assert "internals" not in json.dumps(message)
+    assert "give the reference to whoever runs the bot" in json.dumps(message["blocks"])
+    [event] = [e for e in logged if e["event"] == "unhandled_error"]
+    assert event["reference"] == reference
+    assert isinstance(event["exc_info"], RuntimeError)
 
 
 async def test_sign_in_service_down_is_named_with_what_to_do(stack: Stack) -> None:

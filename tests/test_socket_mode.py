@@ -7,9 +7,9 @@ from __future__ import annotations
 import aiohttp
 
 from bot.settings import BotSettings
-from bot.simulator import Simulator
-from bot.simulator.data import DEMO_IP
-from bot.slack_standin import SlackStandIn
+from bot.demo.simulator import Simulator
+from bot.demo.simulator.data import DEMO_IP
+from bot.demo.standin import SlackStandIn
 from tests.conftest import Stack, open_stack
 from tests.slack_helpers import answers, posts
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from bot.slack.mrkdwn import unescape
+
 from bot.indicators.rules import fqdn_syntax, parse_ipv4
 from bot.indicators.tlds import IANA_TLDS
 from bot.indicators.vocabulary import (
@@ -18,17 +20,6 @@ from bot.indicators.vocabulary import (
     SPACED,
     SPACED_SPLIT,
 )
-
-
-def unescape(text: str) -> str:
-    """Slack escapes exactly these three; `&amp;` last so `&amp;lt;` stays `&lt;`."""
-    if "&" not in text:
-        return text
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
-def escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def refang_marked(text: str) -> str:

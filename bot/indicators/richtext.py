@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.indicators.fang import escape
+from bot.slack.mrkdwn import escape
 
 
 def rich_elements(elements: object, lines: list[str]) -> None:

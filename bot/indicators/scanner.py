@@ -6,7 +6,8 @@ import re
 import unicodedata
 from collections.abc import Iterator
 
-from bot.indicators.fang import refang_marked, unescape
+from bot.indicators.fang import refang_marked
+from bot.slack.mrkdwn import unescape
 from bot.indicators.names import (
     code_like,
     context_name,

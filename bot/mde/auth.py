@@ -11,9 +11,6 @@ or `MdeUnavailable`. Neither ever carries the secret or the token.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import json
 import re
 import time
 from collections.abc import MutableMapping
@@ -21,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jwt
 import msal
 import requests
 from msal.exceptions import MsalServiceError
@@ -76,11 +74,8 @@ def decode_claims(token: str) -> TokenClaims:
     """The JWT payload, without verifying the signature: the token just came from Entra over
     TLS and is only read for display and permission checks."""
     try:
-        payload = token.split(".")[1]
-        data: dict[str, Any] = json.loads(
-            base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
-        )
-    except (IndexError, ValueError, binascii.Error):
+        data: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
         return TokenClaims("", "", "", frozenset())
     roles = data.get("roles") or []
     return TokenClaims(
@@ -95,7 +90,7 @@ class _PinnedSession(requests.Session):
     """A requests session whose CA bundle wins over REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE.
 
     msal passes no per-request `verify`, so requests would otherwise replace the bundle we set
-    with the one the environment names (../shared/reference/mde-api.md §7.4).
+    with the one the environment names (docs/mde-api.md §5).
     """
 
     def __init__(self, ca_bundle: Path | None, timeout: float) -> None:

@@ -22,13 +22,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import math
 import re
 import ssl
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, Final, TypeVar, cast
 from urllib.parse import quote
 
@@ -46,7 +43,8 @@ from bot.errors import (
     MdeUnavailable,
 )
 from bot.mde.auth import TokenProvider
-from bot.mde.limits import HUNTING_WINDOWS, Budget, DeadlinePassed, QueueFull, RetryPolicy
+from bot.mde.limits import HUNTING_WINDOWS, Budget, DeadlinePassed, QueueFull
+from bot.retry import POLICY, RetryPolicy, retry_after
 from bot.settings import ConnectorSettings
 
 Json = Any
@@ -63,11 +61,6 @@ INLINE_JSON_BYTES: Final = 256 * 1024  # larger answers are decoded and parsed o
 # The largest answer read: 1,000 alerts with their evidence are about 4 MB. Anything far larger
 # is not an answer the bot could use (a proxy's error page, a runaway response).
 MAX_ANSWER_BYTES: Final = 32 * 1024 * 1024
-# Retry-After as MDE (or a proxy in front of it) sends it: seconds, or an HTTP date. Missing or
-# unreadable: a few seconds. Never longer than MDE's own rate window: a larger value (86400,
-# `inf`) pauses the tenant for a minute, after which the next call asks MDE again.
-DEFAULT_RETRY_AFTER: Final = 5.0
-MAX_RETRY_AFTER: Final = 60.0
 # What a parsed answer costs in the cache: per byte it took on the wire (parsed models hold
 # more than their JSON did: about 3x, measured on the seeded alerts and machines), plus what
 # any entry costs (its key, the entry itself, the dictionary's slot: about 1 KB).
@@ -142,7 +135,7 @@ class MdeClient:
             if hunting_budget is None
             else hunting_budget
         )
-        self._retry = RetryPolicy() if retry is None else retry
+        self._retry = POLICY if retry is None else retry
         self.cache: TtlCache[Answer] = TtlCache(cost=answer_cost) if cache is None else cache
         self._timeout = timeout
         self._max_answer_bytes = max_answer_bytes
@@ -542,23 +535,3 @@ def _error_fields(raw: bytes) -> tuple[str, str]:
     if not isinstance(error, dict):
         return "", ""
     return str(error.get("code", "")), str(error.get("message", ""))
-
-
-def retry_after(headers: Mapping[str, str], *, now: datetime | None = None) -> float:
-    """Seconds to wait after a 429: `Retry-After` as seconds or as an HTTP date, clamped to
-    [0, MAX_RETRY_AFTER]; DEFAULT_RETRY_AFTER when it is missing or unreadable (`nan`,
-    garbage). `inf` and `86400` wait MAX_RETRY_AFTER."""
-    raw = headers.get("Retry-After", "").strip()
-    try:
-        seconds = float(raw)
-    except ValueError:
-        try:
-            moment = parsedate_to_datetime(raw)
-        except (TypeError, ValueError, IndexError):
-            return DEFAULT_RETRY_AFTER
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        seconds = (moment - (now or datetime.now(UTC))).total_seconds()
-    if math.isnan(seconds):
-        return DEFAULT_RETRY_AFTER
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER)

@@ -35,7 +35,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import random
 import time
 from collections import Counter, OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
@@ -398,24 +397,3 @@ class Budget:
         self.in_flight += 1
         for window in self._windows:
             window.record()
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """Bounded retries with full jitter; Retry-After is honoured, never shortened."""
-
-    attempts: int = 4  # total tries, the first included
-    base: float = 0.5
-    cap: float = 8.0
-    max_retry_after: float = 30.0  # longer waits are reported to the user, not slept through
-
-    def backoff(self, attempt: int) -> float | None:
-        """Seconds to wait before try `attempt + 1`, or None when the tries are spent."""
-        if attempt >= self.attempts:
-            return None
-        return random.uniform(0, min(self.cap, self.base * 2 ** (attempt - 1)))  # noqa: S311
-
-    def after_throttle(self, attempt: int, retry_after: float) -> float | None:
-        if attempt >= self.attempts or retry_after > self.max_retry_after:
-            return None
-        return retry_after + random.uniform(0, min(1.0, self.base))  # noqa: S311

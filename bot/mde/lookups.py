@@ -25,6 +25,7 @@ from bot.mde import hunting, query
 from bot.mde.client import MdeClient, segment
 from bot.mde.hunting import Hunt
 from bot.mde.models import Alert, FileInfo, HuntingResult, Machine
+from bot.mde.records import Readability, Rows, Unreadable, parse_record, parse_rows
 
 MAX_DEVICES_PER_INDICATOR = 20
 MAX_ALERTS_PER_DEVICE = 50
@@ -42,24 +43,6 @@ log = get_logger(__name__)
 M = TypeVar("M", bound=BaseModel)
 
 
-@dataclass(frozen=True, slots=True)
-class Rows(Generic[M]):
-    """The records of an answer that could be read, and how many could not."""
-
-    items: tuple[M, ...] = ()
-    unreadable: int = 0
-
-    def __iter__(self) -> Iterator[M]:
-        return iter(self.items)
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    @property
-    def complete(self) -> bool:
-        return not self.unreadable
-
-
 def complete(rows: Rows[Any]) -> bool:
     return rows.complete
 
@@ -69,7 +52,7 @@ class AlertMatches:
     """Alerts per value asked for (a file name)."""
 
     found: dict[str, tuple[Alert, ...]] = field(default_factory=dict)
-    unreadable: int = 0
+    readability: Readability = Readability()
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,19 +62,25 @@ class DeviceMatches:
 
     found: dict[str, list[Machine]] = field(default_factory=dict)
     loose: frozenset[str] = frozenset()
-    unreadable: int = 0
+    readability: Readability = Readability()
 
 
-def parse_rows(model: type[M], rows: Sequence[Any]) -> Rows[M]:
-    """The rows that are valid `model`s, and how many are not. A malformed row is logged and
-    left out: one bad record must not cost the answer of the whole tenant."""
-    parsed: list[M] = []
-    for row in rows:
-        try:
-            parsed.append(model.model_validate(row))
-        except ValidationError as exc:
-            log.warning("mde_row_unreadable", model=model.__name__, errors=exc.error_count())
-    return Rows(tuple(parsed), len(rows) - len(parsed))
+def read_rows(model: type[M], rows: Sequence[Any]) -> Rows[M]:
+    """The rows as `model`s (`bot.mde.records`: an odd field costs that field, a record only
+    when nothing identifies it), each problem logged by the fields' names, never their values."""
+    read = parse_rows(model, rows)
+    for problem in read.problems:
+        if problem.reason is not None:
+            log.warning(
+                "mde_row_unreadable", model=model.__name__, index=problem.index,
+                reason=problem.reason,
+            )
+        else:
+            log.info(
+                "mde_row_partly_readable", model=model.__name__, index=problem.index,
+                left_out=list(problem.dropped),
+            )
+    return read
 
 
 def rows_of(model: type[M], limit: int) -> Callable[[Any], Rows[M]]:
@@ -99,28 +88,35 @@ def rows_of(model: type[M], limit: int) -> Callable[[Any], Rows[M]]:
 
     def parse(body: Any) -> Rows[M]:
         values = body.get("value") if isinstance(body, dict) else None
-        return parse_rows(model, values[:limit] if isinstance(values, list) else [])
+        return read_rows(model, values[:limit] if isinstance(values, list) else [])
 
     return parse
 
 
 def each_row(model: type[M]) -> Callable[[list[Any]], Rows[M]]:
     """A parser for the rows `MdeClient.collect` gathered."""
-    return lambda rows: parse_rows(model, rows)
+    return lambda rows: read_rows(model, rows)
 
 
 def one(client: MdeClient, model: type[M]) -> Callable[[Any], M]:
-    """A parser for a single entity; one that cannot be read is MDE's failure, reported as
-    such (and never cached)."""
+    """A parser for a single entity; one that cannot be read at all is MDE's failure, reported
+    as such (and never cached); one read in part is kept, the fields left out logged."""
 
     def parse(body: Any) -> M:
-        try:
-            return model.model_validate(body)
-        except ValidationError:
-            log.warning("mde_entity_unreadable", model=model.__name__, connector=client.alias)
+        read = parse_record(model, body)
+        if isinstance(read, Unreadable):
+            log.warning(
+                "mde_entity_unreadable", model=model.__name__, connector=client.alias,
+                reason=read.reason,
+            )
             raise MdeUnavailable(
                 client.alias, f"MDE's {model.__name__.lower()} record could not be read"
-            ) from None
+            )
+        if read.dropped:
+            log.info(
+                "mde_entity_partly_readable", model=model.__name__, left_out=list(read.dropped)
+            )
+        return read.record
 
     return parse
 
@@ -133,19 +129,17 @@ async def _filtered_machines(
     per_value: int,
 ) -> Rows[Machine]:
     """Machines matching `build(chunk)` for every chunk of `values` that fits one filter."""
-    items: list[Machine] = []
-    unreadable = 0
-    for chunk in query.chunks_for_filter(values, len(clause)):
-        rows = await client.collect(
+    parts = [
+        await client.collect(
             "/machines",
             {"$filter": build(chunk)},
             parse=each_row(Machine),
             keep=complete,
             limit=per_value * len(chunk),
         )
-        items.extend(rows)
-        unreadable += rows.unreadable
-    return Rows(tuple(items), unreadable)
+        for chunk in query.chunks_for_filter(values, len(clause))
+    ]
+    return Rows.joined(parts)
 
 
 # ---------------------------------------------------------------------- devices
@@ -165,7 +159,7 @@ async def devices_by_ip(client: MdeClient, ips: Sequence[str]) -> DeviceMatches:
     for machine in machines:
         if machine.last_ip_address in found:
             found[machine.last_ip_address].append(machine)
-    return DeviceMatches(found, unreadable=machines.unreadable)
+    return DeviceMatches(found, readability=machines.readability)
 
 
 async def devices_at(client: MdeClient, ip: str, at: datetime) -> Rows[Machine]:
@@ -186,11 +180,15 @@ def _name_matches(machine: Machine, name: str) -> bool:
     return dns == name or dns.startswith(name + ".")
 
 
-async def devices_by_hostname(client: MdeClient, names: Sequence[str]) -> DeviceMatches:
+async def devices_by_hostname(
+    client: MdeClient, names: Sequence[str], *, exact: Sequence[str] = ()
+) -> DeviceMatches:
     """Devices per host name: exact match first, a prefix match for the names that found
-    nothing. Two calls for any number of names that fit one filter. `loose` names were
-    answered by a looser prefix match only."""
-    wanted = list(dict.fromkeys(query.hostname_or_prefix(n) for n in names))
+    nothing. Two calls for any number of names that fit one filter. `exact` names (domains
+    that may be a device's DNS name) join the first call only. `loose` names were answered by
+    a looser prefix match only."""
+    prefixable = list(dict.fromkeys(query.hostname_or_prefix(n) for n in names))
+    wanted = list(dict.fromkeys([*prefixable, *(query.hostname(n) for n in exact)]))
     found: dict[str, list[Machine]] = {n: [] for n in wanted}
     exact = await _filtered_machines(
         client,
@@ -203,9 +201,9 @@ async def devices_by_hostname(client: MdeClient, names: Sequence[str]) -> Device
         name = (machine.computer_dns_name or "").lower()
         if name in found:
             found[name].append(machine)
-    missing = [n for n in wanted if not found[n]]
+    missing = [n for n in prefixable if not found[n]]
     if not missing:
-        return DeviceMatches(found, unreadable=exact.unreadable)
+        return DeviceMatches(found, readability=exact.readability)
     prefixed = await _filtered_machines(
         client,
         missing,
@@ -222,7 +220,7 @@ async def devices_by_hostname(client: MdeClient, names: Sequence[str]) -> Device
         found[name] = (whole or candidates)[:MAX_DEVICES_PER_INDICATOR]
         if candidates and not whole:
             loose.add(name)
-    return DeviceMatches(found, frozenset(loose), exact.unreadable + prefixed.unreadable)
+    return DeviceMatches(found, frozenset(loose), exact.readability + prefixed.readability)
 
 
 async def devices_by_ids(client: MdeClient, ids: Sequence[str]) -> Rows[Machine]:
@@ -257,19 +255,17 @@ async def device_alerts(client: MdeClient, machine_id: str) -> Rows[Alert]:
 
 async def alerts_by_ids(client: MdeClient, ids: Sequence[str]) -> Rows[Alert]:
     wanted = list(dict.fromkeys(query.alert_id(i) for i in ids))
-    items: list[Alert] = []
-    unreadable = 0
-    for chunk in query.chunks_for_filter(wanted, len("id eq ''")):
-        rows = await client.collect(
+    parts = [
+        await client.collect(
             "/alerts",
             {"$filter": query.any_equal("id", chunk), "$expand": "evidence"},
             parse=each_row(Alert),
             keep=complete,
             limit=len(chunk),
         )
-        items.extend(rows)
-        unreadable += rows.unreadable
-    return Rows(tuple(items), unreadable)
+        for chunk in query.chunks_for_filter(wanted, len("id eq ''"))
+    ]
+    return Rows.joined(parts)
 
 
 async def _alerts(client: MdeClient, path: str) -> Rows[Alert]:
@@ -317,9 +313,9 @@ async def alerts_with_file_names(client: MdeClient, names: Sequence[str]) -> Ale
             cost=lambda rows: ALERT_COST * max(1, len(rows)),
             keep=complete,
         )
-    # The names share one scan: its unreadable rows are counted once.
-    unreadable = max((rows.unreadable for rows in kept.values()), default=0)
-    return AlertMatches({name: rows.items for name, rows in kept.items()}, unreadable)
+    # The names share one scan: its problems are counted once.
+    readability = next((r.readability for r in kept.values() if r.readability), Readability())
+    return AlertMatches({name: rows.records for name, rows in kept.items()}, readability)
 
 
 async def _scan_evidence(client: MdeClient, names: Sequence[str]) -> dict[str, Rows[Alert]]:
@@ -331,11 +327,11 @@ async def _scan_evidence(client: MdeClient, names: Sequence[str]) -> dict[str, R
         page_size=500,
     )
     # A thousand alerts with their evidence: parsed in a thread (CPU alone).
-    alerts = await asyncio.to_thread(parse_rows, Alert, raw)
+    alerts = await asyncio.to_thread(read_rows, Alert, raw)
     return {
         name: Rows(
             tuple(a for a in alerts if _names_file(a, name))[:MAX_ALERTS_PER_INDICATOR],
-            alerts.unreadable,
+            alerts.problems,
         )
         for name in names
     }

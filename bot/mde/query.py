@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from bot.errors import InputError
+from bot.indicators import hash_type
 
-_HEX = {32: "md5", 40: "sha1", 64: "sha256"}
 _HEX_RE = re.compile(r"^[0-9a-fA-F]+$")
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _MACHINE_ID = re.compile(r"^[0-9a-f]{40}$")
@@ -115,11 +115,11 @@ def hostname_or_prefix(value: str) -> str:
 
 
 def file_hash(value: str) -> tuple[str, str]:
-    """(kind, lower-case hex) for an MD5, SHA-1 or SHA-256."""
-    kind = _HEX.get(len(value))
+    """(kind, lower-case hex) for an MD5, SHA-1 or SHA-256: `("sha1", "…")`."""
+    kind = hash_type(value)
     if kind is None or not _HEX_RE.match(value):
         raise InputError(f"{value!r} is not an MD5, SHA-1 or SHA-256 hash")
-    return kind, value.lower()
+    return kind.value, value.lower()
 
 
 _FILE_NAME = re.compile(r"^[^\x00-\x1f\x7f/\\:*?\"<>|]{1,255}$")

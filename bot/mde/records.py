@@ -14,7 +14,7 @@ user ("2 of 40 alerts were only partly readable").
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -60,11 +60,52 @@ class RowProblem:
 
 
 @dataclass(frozen=True, slots=True)
+class Readability:
+    """How many records of one or more answers could not be read, or only in part."""
+
+    unreadable: int = 0
+    partly_readable: int = 0
+
+    def __add__(self, other: Readability) -> Readability:
+        return Readability(
+            self.unreadable + other.unreadable, self.partly_readable + other.partly_readable
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.unreadable or self.partly_readable)
+
+
+@dataclass(frozen=True, slots=True)
 class Rows(Generic[M]):
     """The records of a list that could be read, in order, and what could not be."""
 
-    records: tuple[M, ...]
+    records: tuple[M, ...] = ()
     problems: tuple[RowProblem, ...] = ()
+
+    def __iter__(self) -> Iterator[M]:
+        return iter(self.records)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    @classmethod
+    def joined(cls, parts: Iterable[Rows[M]]) -> Rows[M]:
+        """Several answers' rows as one (the problems keep each answer's own indices)."""
+        records: list[M] = []
+        problems: list[RowProblem] = []
+        for part in parts:
+            records += part.records
+            problems += part.problems
+        return cls(tuple(records), tuple(problems))
+
+    @property
+    def complete(self) -> bool:
+        """Every record could be read, if only in part: an answer worth keeping."""
+        return not self.unreadable
+
+    @property
+    def readability(self) -> Readability:
+        return Readability(self.unreadable, self.partly_readable)
 
     @property
     def partly_readable(self) -> int:

@@ -74,10 +74,11 @@ from bot.ocsf.objects import (
     Url,
     User,
 )
-from bot.ocsf.versions import SINCE, Change, retarget, supports
+from bot.ocsf.versions import SINCE, VERSIONS, Change, retarget, supports
 
 __all__ = [
     "OCSF_VERSION",
+    "VERSIONS",
     "SINCE",
     "ActionId",
     "ActivityId",

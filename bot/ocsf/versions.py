@@ -14,6 +14,10 @@ from enum import StrEnum
 from typing import Any
 
 
+# The schema versions the bot emits and validates against, the default first.
+VERSIONS = ("1.8.0", "1.5.0")
+
+
 class Change(StrEnum):
     DEVICE_UID_OBSERVABLE = "observable type 47 (Device Object: uid)"
     FILE_SIGNATURES = "file.signatures[] (deprecates file.signature)"

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot import ocsf
-from bot.mrkdwn import escape
+from bot.english import plural
+from bot.slack.mrkdwn import escape
 
 Block = dict[str, Any]
 
@@ -169,5 +170,3 @@ def link(url: str, label: str) -> str:
     return f"<{url}|{escape(label).replace('|', '¦')}>"
 
 
-def plural(n: int, noun: str, nouns: str | None = None) -> str:
-    return f"{n} {noun if n == 1 else (nouns or noun + 's')}"

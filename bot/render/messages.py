@@ -4,10 +4,10 @@ lists are collapsed behind "Show all N alerts"."""
 from __future__ import annotations
 
 from bot import ocsf
-from bot.buttons import ActionId, ReportRef, encode
-from bot.commands import HELP
+from bot.slack.buttons import ActionId, ReportRef, encode
+from bot.enrichment.commands import HELP
 from bot.indicators import defang
-from bot.mrkdwn import code, date, escape
+from bot.slack.mrkdwn import code, date, escape
 from bot.render.cards import (
     alert_counts,
     device_buttons,
@@ -36,7 +36,7 @@ from bot.render.kit import (
     section,
     severity_emoji,
 )
-from bot.results import CheckReport, ConnectorCheck, ConnectorReport, Report
+from bot.enrichment.results import CheckReport, ConnectorCheck, ConnectorReport, Report
 
 MAX_DEVICE_CARDS = 5
 COLLAPSED_FINDINGS = 3

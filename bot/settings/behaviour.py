@@ -8,7 +8,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigError
-from bot.settings.common import ENV_FILE, _one_line
+from bot.settings.common import ENV_FILE, one_line
 
 Visibility = Literal["ephemeral", "in_channel"]
 CsvList = Annotated[list[str], NoDecode]  # "a, b,c" in the environment
@@ -95,4 +95,4 @@ def load_bot_settings(env_file: str | None = ENV_FILE) -> BotSettings:
     try:
         return BotSettings(_env_file=env_file)
     except ValidationError as exc:
-        raise ConfigError(_one_line(exc, "BOT_")) from None
+        raise ConfigError(one_line(exc, "BOT_")) from None

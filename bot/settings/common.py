@@ -25,7 +25,7 @@ _HINTS = {
 }
 
 
-def _one_line(exc: ValidationError, prefix: str) -> str:
+def one_line(exc: ValidationError, prefix: str) -> str:
     """The first error of a settings model as 'VARIABLE: what is wrong — how to fix it'."""
     error = exc.errors()[0]
     loc = error["loc"][0] if error["loc"] else "?"

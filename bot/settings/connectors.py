@@ -26,7 +26,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
-from bot.settings.common import ENV_FILE, _one_line, looks_like_placeholder
+from bot.settings.common import ENV_FILE, one_line, looks_like_placeholder
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _TENANT_DOMAIN = re.compile(r"^(?=.{4,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.)+[A-Za-z]{2,63}$")
@@ -66,7 +66,7 @@ def _geo(prefix: str) -> CloudPreset:
     )
 
 
-# Hosts from Microsoft's API and US Government pages (../shared/reference/mde-api.md §1). The
+# Hosts from Microsoft's API and US Government pages (docs/mde-api.md §1). The
 # government scopes are not documented by Microsoft; these are the app-ID-URI forms that XSOAR
 # uses, and every connector can override them.
 CLOUD_PRESETS: Mapping[Cloud, CloudPreset] = {
@@ -220,7 +220,7 @@ def load_connectors(
     try:
         mde = MdeEnv(_env_file=env_file)
     except ValidationError as exc:
-        raise ConfigError(_one_line(exc, "MDE_")) from None
+        raise ConfigError(one_line(exc, "MDE_")) from None
     if mde.connectors_file is not None:
         variables = {**_dotenv(env_file), **environ}
         return _connectors_from_file(mde.connectors_file, variables)

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
-from bot.settings.common import ENV_FILE, _one_line, looks_like_placeholder
+from bot.settings.common import ENV_FILE, one_line, looks_like_placeholder
 
 
 def _slack_token(prefix: str) -> Any:
@@ -65,4 +65,4 @@ def load_slack_settings(env_file: str | None = ENV_FILE) -> SlackSettings:
     try:
         return SlackSettings(_env_file=env_file)
     except ValidationError as exc:
-        raise ConfigError(_one_line(exc, "SLACK_")) from None
+        raise ConfigError(one_line(exc, "SLACK_")) from None

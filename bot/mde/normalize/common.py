@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot import ocsf
+from bot.indicators import IndicatorType, hash_type
 from bot.mde.models import WireTime
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -98,17 +99,17 @@ def mac_or_none(value: str | None) -> str | None:
     return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
 
 
-# Hex digits per algorithm. To be replaced by the shared table of bot.indicators.types: only
-# `_is_hash` reads it.
-_HASH_LENGTH = {
-    ocsf.HashAlgorithmId.MD5: 32,
-    ocsf.HashAlgorithmId.SHA1: 40,
-    ocsf.HashAlgorithmId.SHA256: 64,
+# OCSF's algorithm for each digest type (the digest's length is the indicators' table).
+_ALGORITHMS = {
+    IndicatorType.MD5: ocsf.HashAlgorithmId.MD5,
+    IndicatorType.SHA1: ocsf.HashAlgorithmId.SHA1,
+    IndicatorType.SHA256: ocsf.HashAlgorithmId.SHA256,
 }
 
 
 def _is_hash(algorithm: ocsf.HashAlgorithmId, value: str) -> bool:
-    return len(value) == _HASH_LENGTH[algorithm] and _HEX.match(value) is not None
+    kind = hash_type(value)
+    return kind is not None and _ALGORITHMS[kind] is algorithm and _HEX.match(value) is not None
 
 
 def fingerprints(

@@ -1,0 +1,158 @@
+"""Alert endpoints: list and filter (`$expand=evidence`), `$count`, one alert (evidence
+included), a device's alerts, and an alert's files, IPs, domains, machine and user.
+
+List calls leave `evidence` empty unless `$expand=evidence`; a single-alert GET includes it
+(D:alerts). `alerts/{id}/user` answers with the alert's `relatedUser`, or, when that is null, the
+first User evidence (the demo alerts carry users only as evidence).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from bot.demo.simulator import api
+from bot.demo.simulator.api import ALERT_FIELDS, ALERT_READ, CTX, MACHINE_READ, Endpoint
+from bot.demo.simulator.data import Row, Tenant
+from bot.demo.simulator.derive import user_key
+from bot.demo.simulator.machines import find_machine
+from bot.demo.simulator.odata import ODataError
+
+
+def find_alert(tenant: Tenant, key: str) -> Row | None:
+    return next((a for a in tenant.alerts if a["id"] == key), None)
+
+
+def without_evidence(rows: Iterable[Row]) -> list[Row]:
+    return [{**row, "evidence": []} for row in rows]
+
+
+def listed(request: web.Request, rows: Sequence[Row]) -> list[Row]:
+    """Filter, then drop evidence unless `$expand=evidence` asks for it."""
+    rows = api.filtered(request, rows, ALERT_FIELDS)
+    expand = request.query.get("$expand")
+    if expand is None:
+        return without_evidence(rows)
+    if expand.strip().lower() != "evidence":
+        raise ODataError(f"Could not find a navigation property named '{expand}'")
+    return rows
+
+
+def evidence_of(alert: Row, *kinds: str) -> list[Row]:
+    return [e for e in alert.get("evidence") or () if e.get("entityType") in kinds]
+
+
+def host_of(url: str) -> str | None:
+    try:
+        return urlsplit(url if "//" in url else f"//{url}").hostname
+    except ValueError:
+        return None
+
+
+async def alerts(request: web.Request) -> web.Response:
+    return api.page(request, listed(request, request[CTX].tenant.alerts), "Alerts")
+
+
+async def alerts_count(request: web.Request) -> web.Response:
+    return api.count(api.filtered(request, request[CTX].tenant.alerts, ALERT_FIELDS))
+
+
+async def machine_alerts(request: web.Request) -> web.Response:
+    ctx = request[CTX]
+    key = request.match_info["id"]
+    machine = find_machine(ctx.tenant, key)
+    if machine is None:
+        return api.not_found("Machine", key)
+    rows = [a for a in ctx.tenant.alerts if a.get("machineId") == machine["id"]]
+    return api.page(request, listed(request, rows), "Alerts")
+
+
+async def alert(request: web.Request) -> web.Response:
+    ctx = request[CTX]
+    key = request.match_info["id"]
+    found = find_alert(ctx.tenant, key)
+    if found is None:
+        return api.not_found("Alert", key)
+    return api.entity(ctx, found, "Alerts")
+
+
+def _sub(request: web.Request) -> tuple[api.Ctx, Row | None, str]:
+    ctx = request[CTX]
+    key = request.match_info["id"]
+    return ctx, find_alert(ctx.tenant, key), key
+
+
+async def alert_files(request: web.Request) -> web.Response:
+    """The alert's File and Process evidence as File entities (with md5, as documented)."""
+    ctx, found, key = _sub(request)
+    if found is None:
+        return api.not_found("Alert", key)
+    profiles = {f["sha1"]: f for f in ctx.tenant.files}
+    rows: list[Row] = []
+    for item in evidence_of(found, "File", "Process"):
+        sha1 = item.get("sha1")
+        if not sha1 or any(r["sha1"] == sha1 for r in rows):
+            continue
+        rows.append(profiles.get(sha1) or {"sha1": sha1, "sha256": item.get("sha256")})
+    return api.values(ctx, rows, "Files")
+
+
+async def alert_ips(request: web.Request) -> web.Response:
+    ctx, found, key = _sub(request)
+    if found is None:
+        return api.not_found("Alert", key)
+    ips = dict.fromkeys(str(e["ipAddress"]) for e in evidence_of(found, "Ip") if e["ipAddress"])
+    return api.values(ctx, [{"id": ip} for ip in ips], "Ips")
+
+
+async def alert_domains(request: web.Request) -> web.Response:
+    ctx, found, key = _sub(request)
+    if found is None:
+        return api.not_found("Alert", key)
+    hosts = dict.fromkeys(
+        host for e in evidence_of(found, "Url") if (host := host_of(str(e.get("url") or "")))
+    )
+    return api.values(ctx, [{"host": host} for host in hosts], "Domains")
+
+
+async def alert_machine(request: web.Request) -> web.Response:
+    ctx, found, key = _sub(request)
+    if found is None:
+        return api.not_found("Alert", key)
+    machine = find_machine(ctx.tenant, str(found.get("machineId") or ""))
+    if machine is None:
+        return api.not_found("Machine", str(found.get("machineId")))
+    return api.entity(ctx, machine, "Machines")
+
+
+async def alert_user(request: web.Request) -> web.Response:
+    ctx, found, key = _sub(request)
+    if found is None:
+        return api.not_found("Alert", key)
+    wanted = user_key(found)
+    user = next((u for u in ctx.tenant.users if str(u["id"]).lower() == wanted), None)
+    if user is None:
+        return api.not_found("User of alert", key)
+    return api.entity(ctx, user, "Users")
+
+
+ENDPOINTS = (
+    Endpoint("machine_alerts", "GET", "/machines/{id}/alerts", machine_alerts, ALERT_READ),
+    Endpoint("alerts", "GET", "/alerts", alerts, ALERT_READ),
+    Endpoint("alerts_count", "GET", "/alerts/$count", alerts_count, ALERT_READ),
+    Endpoint("alert", "GET", "/alerts/{id}", alert, ALERT_READ),
+    Endpoint("alert_files", "GET", "/alerts/{id}/files", alert_files, ("File.Read.All",)),
+    Endpoint("alert_ips", "GET", "/alerts/{id}/ips", alert_ips, ("Ip.Read.All",)),
+    # The docs write URL.Read.All; tokens carry Url.Read.All. Either is accepted.
+    Endpoint(
+        "alert_domains",
+        "GET",
+        "/alerts/{id}/domains",
+        alert_domains,
+        ("Url.Read.All", "URL.Read.All"),
+    ),
+    Endpoint("alert_machine", "GET", "/alerts/{id}/machine", alert_machine, MACHINE_READ),
+    Endpoint("alert_user", "GET", "/alerts/{id}/user", alert_user, ("User.Read.All",)),
+)

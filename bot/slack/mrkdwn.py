@@ -1,0 +1,38 @@
+"""PURE: safe pieces of Slack mrkdwn.
+
+Every string that came from MDE, from a user or from an indicator goes through `escape` (or
+`code`) before it is placed in mrkdwn: that defuses `<!channel>`, `<@U…>`, `<https://x|y>` and the
+rest of Slack's control sequences. Indicators are defanged besides (`bot.indicators.defang`), so
+nobody taps a live malicious link on a phone.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters, `&` first."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def unescape(text: str) -> str:
+    """What `escape` did, undone (Slack escapes exactly these three in what it sends); `&amp;`
+    last, so that `&amp;lt;` stays `&lt;`."""
+    if "&" not in text:
+        return text
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def code(text: str) -> str:
+    """Inline code: escaped, and a backtick in the data cannot close the span."""
+    return "`" + escape(text.replace("`", "ˋ")) + "`"  # noqa: RUF001 - a look-alike on purpose
+
+
+def date(epoch_ms: int | None, *, style: str = "{date_short_pretty} {time}") -> str:
+    """A timestamp each reader sees in their own time zone, with a UTC fallback."""
+    if epoch_ms is None:
+        return "—"
+    seconds = epoch_ms // 1000
+    fallback = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{seconds}^{style}|{fallback}>"

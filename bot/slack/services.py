@@ -1,0 +1,144 @@
+"""What the Slack listeners need, built once per process (`Services.build`): the enrichment
+service, access control, replies, the in-flight work, and the state the edge keeps (events
+already answered, reports behind posted cards, throttles).
+
+Also what a listener's work runs inside (`Services.work`): tracked for a graceful shutdown, its
+MDE calls counted for the user it acts for, its errors handed to the one error handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.cache import TtlCache
+from bot.enrichment.results import Report
+from bot.enrichment.service import EnrichmentService, ExtractionOptions
+from bot.errors import InputError
+from bot.mde.limits import Priority, Requester, requested_by
+from bot.settings import BotSettings
+from bot.slack.access import Access, Seen, Throttle
+from bot.slack.app import handle_error
+from bot.slack.inflight import InFlight
+from bot.slack.payloads import Audience, acting_user
+from bot.slack.replies import SLACK_RESPONSE_HOSTS, Replies
+
+if TYPE_CHECKING:
+    from bot.runtime import Backend
+
+# Bolt sends a listener's ack when its 10 ms poll sees it (it polls the ack it handed the
+# listener), so work started at once would queue in front of the ack when many requests
+# arrive together. Waiting 20 ms first let the acks leave: the ack p99 at 200 commands in
+# flight went from 155-170 ms to 47.7 ms (make bench, section 1). Bolt offers no event to
+# wait on instead.
+ACK_HEADSTART = 0.02
+REPORT_TTL = 3600.0  # seconds a posted card's buttons can still expand it
+# How long an answer can still be delivered: a slash command's response URL lives 30 minutes
+# (and an enrichment later than that is stale news). MDE calls still waiting for budget then
+# are not sent.
+ANSWER_LIFETIME = 1800.0
+# Work whose estimated wait for MDE's call budget is longer than this many of MDE's rate
+# windows (20 minutes) is trimmed or refused up front: the estimate can be off (by up to 1.9x
+# in `make bench`), the answer's lifetime cannot.
+ADMISSION_WINDOWS = 20
+# Auto-enrichment refused for want of call budget says so at most once per channel this often.
+BUSY_NOTE_EVERY = 600.0
+# OCSF files: one per card and device (a second click points at the first), and at most this
+# many per user in this many seconds.
+UPLOADS_PER_USER = (5, 600.0)
+
+
+@dataclass(frozen=True, slots=True)
+class PostedReport:
+    """A report behind a posted card, and who can see that card."""
+
+    report: Report
+    audience: Audience
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What listeners need, handed to the registrar. Built once per process."""
+
+    enrichment: EnrichmentService
+    settings: BotSettings
+    access: Access
+    replies: Replies
+    seen: Seen = field(default_factory=Seen)
+    uploads: Seen = field(default_factory=lambda: Seen(ttl=REPORT_TTL, max_entries=5000))
+    busy_notes: Throttle = field(default_factory=lambda: Throttle(1, BUSY_NOTE_EVERY))
+    upload_quota: Throttle = field(default_factory=lambda: Throttle(*UPLOADS_PER_USER))
+    inflight: InFlight = field(default_factory=InFlight)
+    # Posted reports, by the opaque id their buttons carry.
+    reports: TtlCache[PostedReport] = field(
+        default_factory=lambda: TtlCache(ttl=REPORT_TTL, max_entries=500)
+    )
+
+    @contextlib.asynccontextmanager
+    async def work(
+        self,
+        body: Mapping[str, Any],
+        client: AsyncWebClient,
+        *,
+        after_ack: bool = True,
+        priority: Priority = Priority.COMMAND,
+    ) -> AsyncIterator[None]:
+        """Around a listener's work after its ack: tracked for a graceful shutdown, its MDE
+        calls counted for the user it acts for (at `priority`, until the answer's lifetime
+        ends), and any error handed to the app's one error handler here (Bolt loses the ack of
+        a listener that fails within milliseconds of acking, so errors must not escape it)."""
+        deadline = time.monotonic() + ANSWER_LIFETIME
+        requester = Requester(acting_user(body) or "", priority, deadline)
+        async with self.inflight.track():
+            try:
+                if after_ack:  # events are acked by Bolt before the listener even starts
+                    await asyncio.sleep(ACK_HEADSTART)
+                with requested_by(requester):
+                    yield
+            # Not swallowed: every error goes to the one error handler, which logs unknown ones
+            # with their traceback and a reference id.
+            except Exception as error:  # noqa: BLE001
+                await handle_error(error, body, self.replies, client)
+
+    @property
+    def admission_horizon(self) -> float:
+        """The longest estimated wait for call budget that work is admitted with (seconds)."""
+        return ADMISSION_WINDOWS * self.settings.mde_rate_window
+
+    def remember(self, report: Report, audience: Audience) -> str:
+        """Keep a report posted to `audience` for its buttons; returns the opaque id they
+        carry. Only a click from that audience gets it back (`recall`)."""
+        report_id = secrets.token_hex(8)
+        self.reports.put(report_id, PostedReport(report, audience))
+        return report_id
+
+    def recall(self, report_id: str, *, channel: str | None, user: str | None) -> Report:
+        """The report a card's button names, for a click by `user` in `channel`."""
+        posted = self.reports.get(report_id)
+        if posted is None:
+            raise InputError("this card has expired", hint="paste the indicators again")
+        if not posted.audience.admits(channel, user):
+            raise InputError("this card was not posted here", hint="run the lookup again")
+        return posted.report
+
+    @classmethod
+    def build(
+        cls, backend: Backend, settings: BotSettings, *, slack_api_url: str | None = None
+    ) -> Services:
+        """`slack_api_url`: where the Web API lives; a stand-in's host may then receive
+        response_url posts too (Slack's own host always may)."""
+        options = ExtractionOptions(tuple(settings.internal_domains), settings.max_indicators)
+        enrichment = EnrichmentService(backend.clients, demo=backend.demo, extraction=options)
+        hosts = set(SLACK_RESPONSE_HOSTS)
+        if slack_api_url and (host := urlsplit(slack_api_url).hostname) != "slack.com" and host:
+            hosts.add(host)
+        replies = Replies(backend.session, hosts=frozenset(hosts))
+        return cls(enrichment, settings, Access(settings), replies)
