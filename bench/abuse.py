@@ -46,9 +46,9 @@ from bench.common import (
     open_world,
     rounded,
 )
-from bot.render.kit import text_size
 from bot.demo.simulator import data
 from bot.demo.standin import TOTAL_BLOCK_TEXT
+from bot.render.kit import text_size
 
 SECTION = "8 abuse"
 LIMIT, WINDOW, LATENCY = 100, 6.0, 0.100

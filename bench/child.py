@@ -187,8 +187,8 @@ async def _child() -> None:
     # Imported here: the parent never needs the listeners or the Slack runtime.
     from bot import logs
     from bot.runtime import open_backend, serve_slack, tune_gc
-    from bot.slack.services import Services
     from bot.settings import BotSettings, ConnectorSettings, SlackSettings
+    from bot.slack.services import Services
     from handlers import register
 
     loop = asyncio.get_running_loop()

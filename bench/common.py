@@ -36,10 +36,10 @@ from urllib.parse import urlencode
 import aiohttp
 
 from bench.child import BotProcess
-from bot.indicators import extract
 from bot.demo.backend import connector_config
 from bot.demo.simulator import Simulator, data
 from bot.demo.standin import BOT_USER_ID, TEAM_ID, Post, SlackStandIn
+from bot.indicators import extract
 
 CHANNEL = "C0INCIDENT"
 USER = "U0RESPONDER"

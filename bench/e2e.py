@@ -35,9 +35,9 @@ from bench.common import (
     rounded,
     seeded_pool,
 )
+from bot.demo.simulator import data
 from bot.indicators import Indicator, IndicatorType, extract
 from bot.mde import query
-from bot.demo.simulator import data
 
 SECTION = "2 end to end"
 LATENCY = 0.100

@@ -104,7 +104,8 @@ async def build_clients(
     # TLS contexts read CA files: off the loop.
     contexts = await asyncio.to_thread(lambda: [tls_context(c) for c in enabled])
     return [
-        _client(c, ctx, session, settings, waiting) for c, ctx in zip(enabled, contexts, strict=True)
+        _client(c, ctx, session, settings, waiting)
+        for c, ctx in zip(enabled, contexts, strict=True)
     ]
 
 
@@ -157,9 +158,9 @@ class SlackRuntime:
 
 
 @contextlib.asynccontextmanager
-async def _socket_mode(app: AsyncApp, slack: SlackSettings) -> AsyncIterator[
-    AsyncSocketModeHandler | None
-]:
+async def _socket_mode(
+    app: AsyncApp, slack: SlackSettings
+) -> AsyncIterator[AsyncSocketModeHandler | None]:
     """The Socket Mode connection when an app-level token is set (slack_sdk's own session: the
     one exception to one session per process, closed with it)."""
     if slack.app_token is None:
@@ -180,9 +181,7 @@ async def _socket_mode(app: AsyncApp, slack: SlackSettings) -> AsyncIterator[
         await socket.close_async()  # type: ignore[no-untyped-call]  # slack_bolt lacks hints
 
 
-async def _listen(
-    runner: web.AppRunner, host: str, port: int, settings: BotSettings
-) -> str:
+async def _listen(runner: web.AppRunner, host: str, port: int, settings: BotSettings) -> str:
     """Start the HTTP site; the URL Slack (or the stand-in) sends requests to."""
     site = GuardedSite(runner, host, port, max_connections=settings.http_max_connections)
     try:

@@ -11,12 +11,11 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
-from bot.slack.buttons import ActionId, DeviceRef, ReportRef, decode
-from bot.errors import InputError
 from bot.enrichment.export import ocsf_export
-from bot.render import Message
 from bot.enrichment.results import Report
-from bot.slack.services import Services
+from bot.errors import InputError
+from bot.render import Message
+from bot.slack.buttons import ActionId, DeviceRef, ReportRef, decode
 from bot.slack.payloads import (
     Audience,
     action_value,
@@ -27,6 +26,7 @@ from bot.slack.payloads import (
     click_thread,
     clicker,
 )
+from bot.slack.services import Services
 from handlers.middleware import authorized
 
 View = Callable[[Services, Report, Audience], Message]

@@ -1,5 +1,5 @@
-"""`/mde`: ack at once, show progress, then the answer. Parsing is `bot.enrichment.commands`; what users
-see on failure is decided by the app's one error handler."""
+"""`/mde`: ack at once, show progress, then the answer. Parsing is `bot.enrichment.commands`;
+what users see on failure is decided by the app's one error handler."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from bot import render
 from bot.enrichment.commands import Command, Verb, parse_command
 from bot.indicators import Extraction
 from bot.render import Message
-from bot.slack.services import Services
 from bot.slack.payloads import Audience, command_audience
+from bot.slack.services import Services
 from handlers.middleware import authorized
 
 

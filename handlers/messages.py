@@ -9,10 +9,9 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
-from bot.slack.access import home_team
 from bot.mde.limits import Priority
 from bot.render import Message
-from bot.slack.services import Services
+from bot.slack.access import home_team
 from bot.slack.payloads import (
     Audience,
     delivery_keys,
@@ -21,6 +20,7 @@ from bot.slack.payloads import (
     requester_teams,
     thread_ts,
 )
+from bot.slack.services import Services
 
 NEW_MESSAGE_SUBTYPES = (None, "bot_message", "thread_broadcast", "file_share")
 

@@ -12,10 +12,10 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
-from bot.slack.access import home_team
 from bot.logs import get_logger
-from bot.slack.services import Services
+from bot.slack.access import home_team
 from bot.slack.payloads import click_channel, clicker, requester_teams
+from bot.slack.services import Services
 
 log = get_logger(__name__)
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.runtime import Backend, SlackRuntime, open_backend, serve_slack
-from bot.settings import BotSettings, SlackSettings
 from bot.demo.simulator import Simulator
 from bot.demo.standin import SlackStandIn
+from bot.runtime import Backend, SlackRuntime, open_backend, serve_slack
+from bot.settings import BotSettings, SlackSettings
 from handlers import register
 
 _SCRUBBED_PREFIXES = ("SLACK_", "MDE_", "BOT_")

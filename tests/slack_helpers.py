@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.render.text import blocks_to_text
 from bot.demo.standin import SlackStandIn
+from bot.render.text import blocks_to_text
 from tests.blockkit import assert_no_injected_markup, assert_valid_blocks
 
 

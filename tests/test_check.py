@@ -11,14 +11,14 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.enrichment.check import run_check
-from bot.mde.client import MdeClient
-from bot.enrichment.results import CheckReport, ConnectorCheck
-from bot.runtime import build_clients
 from bot.demo.backend import simulator_connectors
-from bot.settings import ConnectorSettings
 from bot.demo.simulator import ALL_READ_ROLES, AppRegistration, Simulator
 from bot.demo.simulator import data as d
+from bot.enrichment.check import run_check
+from bot.enrichment.results import CheckReport, ConnectorCheck
+from bot.mde.client import MdeClient
+from bot.runtime import build_clients
+from bot.settings import ConnectorSettings
 from tests.conftest import bot_settings
 
 CLIENT = "0b9f6a3e-2c4d-4e8f-9a1b-3c5d7e9f1a2b"

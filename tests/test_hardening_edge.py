@@ -18,10 +18,10 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 from structlog.testing import capture_logs
 
-from bot.slack.access import Throttle
 from bot.demo.simulator import Simulator
 from bot.demo.simulator.data import DEMO_IP
 from bot.demo.standin import TEAM_ID, SlackStandIn
+from bot.slack.access import Throttle
 from tests.conftest import Stack, bot_settings, open_stack
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -15,6 +14,11 @@ import aiohttp
 import pytest
 
 from bot.cache import TtlCache
+from bot.demo.backend import simulator_connectors
+from bot.demo.simulator import ALL_READ_ROLES, AppRegistration, Fault, Simulator
+from bot.demo.simulator import data as d
+from bot.demo.simulator.server import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from bot.demo.standin import SlackStandIn
 from bot.errors import InputError, MdeRateLimited, MdeUnavailable
 from bot.indicators import Extraction, Indicator, IndicatorType
 from bot.mde import lookups, query
@@ -23,11 +27,6 @@ from bot.mde.client import MdeClient, tls_context
 from bot.retry import DEFAULT_RETRY_AFTER, MAX_RETRY_AFTER, retry_after
 from bot.runtime import Backend, open_backend
 from bot.slack.services import Services
-from bot.demo.backend import simulator_connectors
-from bot.demo.simulator import ALL_READ_ROLES, AppRegistration, Fault, Simulator
-from bot.demo.simulator import data as d
-from bot.demo.simulator.server import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-from bot.demo.standin import SlackStandIn
 from tests.conftest import bot_settings, open_stack
 from tests.slack_helpers import shown
 

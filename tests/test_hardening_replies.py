@@ -10,16 +10,16 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from bot.slack.app import build_web_client
-from bot.render import Message
-from bot.render.kit import MAX_MESSAGE_BYTES, MAX_MESSAGE_TEXT, section, text_size
-from bot.errors import ReplyError
-from bot.slack.replies import Replies
-from bot.settings import SlackSettings
 from bot.demo.simulator import Simulator
 from bot.demo.simulator import data as sim_data
 from bot.demo.simulator.data import DEMO_IP, DEMO_MACHINE_ID, SHARED_IP
 from bot.demo.standin import SlackStandIn, refusal
+from bot.errors import ReplyError
+from bot.render import Message
+from bot.render.kit import MAX_MESSAGE_BYTES, MAX_MESSAGE_TEXT, section, text_size
+from bot.settings import SlackSettings
+from bot.slack.app import build_web_client
+from bot.slack.replies import Replies
 from tests.conftest import Stack, bot_settings, open_stack
 from tests.slack_helpers import shown
 

@@ -5,6 +5,7 @@ reading the sources)."""
 from __future__ import annotations
 
 import ast
+import json
 import os
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 SERVE = """
-import asyncio, sys
+import asyncio, json, sys
 from bot.runtime import open_backend, serve_slack
 from bot.settings import load_bot_settings, load_connectors, load_slack_settings
 from handlers import register
@@ -26,7 +27,8 @@ async def main() -> None:
     ):
         assert not backend.demo
 asyncio.run(main())
-print("\\n".join(sorted(m for m in sys.modules if m.startswith("bot.demo") or m == "trustme")))
+loaded = sorted(m for m in sys.modules if m.startswith("bot.demo") or m == "trustme")
+print("LOADED " + json.dumps(loaded))
 """
 
 
@@ -54,7 +56,8 @@ def test_serving_real_tenants_never_loads_the_demo_kit() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split() == []
+    [loaded] = [line for line in done.stdout.splitlines() if line.startswith("LOADED ")]
+    assert json.loads(loaded.removeprefix("LOADED ")) == []
 
 
 def imported(path: Path) -> set[str]:

@@ -11,17 +11,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from structlog.testing import capture_logs
 
-from bot.indicators import Extraction, Indicator
-from bot.mde import lookups
-from bot.mde.client import MdeClient
-from bot.indicators import IndicatorType as T
-from bot.enrichment.results import ConnectorReport, Problem, Report
-from bot.runtime import Backend, open_backend
-from bot.slack.services import Services
-from bot.enrichment.service import EnrichmentService
 from bot.demo.simulator import ALL_READ_ROLES, AppRegistration, Simulator
 from bot.demo.simulator import data as d
 from bot.demo.simulator.server import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from bot.enrichment.results import ConnectorReport, Problem, Report
+from bot.enrichment.service import EnrichmentService
+from bot.indicators import Extraction, Indicator
+from bot.indicators import IndicatorType as T
+from bot.mde import lookups
+from bot.mde.client import MdeClient
+from bot.runtime import Backend, open_backend
+from bot.slack.services import Services
 from tests.conftest import bot_settings
 
 
@@ -284,8 +284,8 @@ async def test_a_malformed_record_costs_only_itself_is_said_and_is_not_cached() 
     assert connector.problems == (UNREADABLE,)
     assert contoso(again).problems == (UNREADABLE,)
     assert simulator.calls["machines"] == 2  # asked again: the partial answer was not kept
-    assert {"event": "mde_row_unreadable", "model": "Machine", "errors": 1} in [
-        {k: e[k] for k in ("event", "model", "errors") if k in e} for e in logged
+    assert {"event": "mde_row_unreadable", "model": "Machine", "reason": "no id"} in [
+        {k: e[k] for k in ("event", "model", "reason") if k in e} for e in logged
     ]
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from bot.demo.backend import simulator_connectors
+from bot.demo.simulator import ALL_READ_ROLES, Simulator
 from bot.errors import MdeAuthError
 from bot.mde.auth import TokenProvider, decode_claims
-from bot.demo.backend import simulator_connectors
 from bot.settings import ConnectorSettings
-from bot.demo.simulator import ALL_READ_ROLES, Simulator
 
 
 def connector(sim: Simulator, **changes: object) -> ConnectorSettings:

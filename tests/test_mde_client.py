@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.demo.simulator import Fault, Simulator
+from bot.demo.simulator import data as d
 from bot.errors import MdeRateLimited, MdeUnavailable
 from bot.indicators import Extraction, Indicator, IndicatorType
 from bot.mde import lookups
@@ -15,8 +17,6 @@ from bot.mde.client import MdeClient
 from bot.retry import RetryPolicy
 from bot.runtime import Backend, open_backend
 from bot.slack.services import Services
-from bot.demo.simulator import Fault, Simulator
-from bot.demo.simulator import data as d
 from tests.conftest import bot_settings
 
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from bot.mde.models import Alert, FileInfo, HuntingResult, Machine, Signing, WireTime
 from bot.demo.simulator.data import load_doc_example
+from bot.mde.models import Alert, FileInfo, HuntingResult, Machine, Signing, WireTime
 
 
 def values(name: str) -> list[dict[str, Any]]:

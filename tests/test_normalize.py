@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from bot import ocsf
+from bot.demo.simulator.data import load_doc_example
 from bot.mde import normalize
 from bot.mde.models import Machine, WireTime
-from bot.demo.simulator.data import load_doc_example
 
 BY_ID = "get-machine-by-id.response.json"
 RELATED = "get-alert-related-machine-info.response.json"

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from bot import ocsf
+from bot.demo.simulator.data import load_doc_example
 from bot.mde import normalize
 from bot.mde.models import Alert, Evidence, FileInfo, Machine
-from bot.demo.simulator.data import load_doc_example
 
 PORTAL = "https://security.microsoft.com"
 TENANT = "a839b112-1253-6432-9bf6-94542403f21c"

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from bot import ocsf
+from bot.demo.simulator.data import load_doc_example
 from bot.mde import normalize
 from bot.mde.models import Alert, Machine
-from bot.demo.simulator.data import load_doc_example
 from tests.ocsf_validation import SCHEMA_VERSIONS, ocsf_errors
 
 PORTAL = "https://security.microsoft.com"

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from bot import ocsf
+from bot.demo.simulator.data import load_doc_example
 from bot.mde import normalize
 from bot.mde.models import Alert, FileInfo
-from bot.demo.simulator.data import load_doc_example
 from tests.ocsf_validation import SCHEMA_VERSIONS, object_errors, ocsf_errors
 
 PROFILE: dict[str, Any] = load_doc_example("get-file-information.response.json")

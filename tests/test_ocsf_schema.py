@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot import ocsf
+from bot.demo.simulator.data import load_doc_example, seeded_tenants
 from bot.mde import normalize
 from bot.mde.models import Alert, FileInfo, Machine
 from bot.mde.records import Parsed, parse_record
-from bot.demo.simulator.data import load_doc_example, seeded_tenants
 from tests.ocsf_validation import SCHEMA_VERSIONS, object_errors, ocsf_errors
 from tests.test_normalize_messy import messy_events
 

@@ -15,9 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
+from bot.demo.simulator.data import load_doc_example
 from bot.mde.models import Alert, FileInfo, Machine
 from bot.mde.records import Parsed, RowProblem, Unreadable, parse_record, parse_rows
-from bot.demo.simulator.data import load_doc_example
 
 ALERT = load_doc_example("alerts.response.json")
 MACHINE = load_doc_example("get-alert-related-machine-info.response.json")

@@ -10,13 +10,7 @@ from typing import Any
 import pytest
 
 from bot import render
-from bot.render.text import blocks_to_text
-from bot.slack.buttons import ActionId, DeviceRef, ReportRef
 from bot.enrichment.check import granted_permissions
-from bot.indicators import Indicator, IndicatorType
-from bot.mde.models import Alert, FileInfo, Machine
-from bot.mde.normalize import device_from_machine, finding_from_alert
-from bot.render.kit import clip
 from bot.enrichment.results import (
     CheckReport,
     ConnectorCheck,
@@ -29,6 +23,12 @@ from bot.enrichment.results import (
     Report,
     Step,
 )
+from bot.indicators import Indicator, IndicatorType
+from bot.mde.models import Alert, FileInfo, Machine
+from bot.mde.normalize import device_from_machine, finding_from_alert
+from bot.render.kit import clip
+from bot.render.text import blocks_to_text
+from bot.slack.buttons import ActionId, DeviceRef, ReportRef
 from tests.blockkit import assert_no_injected_markup, assert_valid_blocks, texts
 
 PORTAL = "https://security.microsoft.com"
@@ -209,7 +209,7 @@ def test_mrkdwn_injection_through_every_untrusted_field_is_defused() -> None:
     for message in (*carrying, render.nothing_to_look_up_message()):
         check_message_is_safe(message)
     for message in carrying:  # defused, and still readable as it was written
-        assert EVIL in blocks_to_text(message.blocks)
+        assert EVIL.replace("*bold*", "bold") in blocks_to_text(message.blocks)
 
 
 def test_indicators_are_defanged_in_output() -> None:

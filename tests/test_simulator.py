@@ -14,7 +14,6 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.mde.auth import TokenProvider, decode_claims
 from bot.demo.backend import simulator_connectors
 from bot.demo.simulator import (
     ALL_READ_ROLES,
@@ -36,6 +35,7 @@ from bot.demo.simulator.data import (
     seeded_tenants,
 )
 from bot.demo.simulator.probe import Probe, Reply
+from bot.mde.auth import TokenProvider, decode_claims
 
 ALERT_ID = DEMO_ALERT_IDS[0]
 # One request per endpoint, to check every endpoint's gatekeeping.

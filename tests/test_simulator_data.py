@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from bot.mde.models import Alert, FileInfo, Machine
 from bot.demo.simulator import Simulator, data
 from bot.demo.simulator.data import (
     CONTOSO_TENANT,
@@ -35,6 +34,7 @@ from bot.demo.simulator.data import (
 )
 from bot.demo.simulator.probe import Probe
 from bot.demo.simulator.seed import EXPOSURE, HEALTH, RISK
+from bot.mde.models import Alert, FileInfo, Machine
 
 FIXED = datetime(2026, 11, 28, tzinfo=UTC)
 

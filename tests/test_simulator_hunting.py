@@ -14,7 +14,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.mde.hunting import Hunt, render
 from bot.demo.simulator import Simulator
 from bot.demo.simulator.api import MACHINE_FIELDS
 from bot.demo.simulator.data import (
@@ -32,6 +31,7 @@ from bot.demo.simulator.data import (
 from bot.demo.simulator.hunting import ANSWERS
 from bot.demo.simulator.odata import ODataError, parse_filter
 from bot.demo.simulator.probe import Probe, Reply
+from bot.mde.hunting import Hunt, render
 
 
 @pytest.fixture

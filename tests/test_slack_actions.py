@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from bot.slack.buttons import ActionId
-from bot.settings import BotSettings
 from bot.demo.simulator import Simulator
 from bot.demo.simulator.data import DEMO_IP, DEMO_MACHINE_ID, HOST_PREFIX, SHARED_IP
 from bot.demo.standin import Reply, SlackStandIn
+from bot.settings import BotSettings
+from bot.slack.buttons import ActionId
 from tests.conftest import Stack, bot_settings, open_stack
 from tests.ocsf_validation import ocsf_errors
 from tests.slack_helpers import checked, shown

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from bot.settings import BotSettings
 from bot.demo.simulator import Simulator
 from bot.demo.simulator.data import DEMO_DOMAIN, DEMO_IP, DEMO_SHA256
 from bot.demo.standin import BOT_ID, BOT_USER_ID, SlackStandIn
+from bot.settings import BotSettings
 from tests.conftest import Stack, bot_settings, open_stack
 from tests.slack_helpers import checked, posts, shown
 

@@ -19,11 +19,8 @@ from urllib.parse import urlencode
 
 import aiohttp
 import pytest
-
 from structlog.testing import capture_logs
 
-from bot.slack.app import handle_error
-from bot.slack.replies import Replies
 from bot.demo.simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Simulator
 from bot.demo.simulator import data as sim_data
 from bot.demo.simulator.data import (
@@ -41,6 +38,8 @@ from bot.demo.simulator.data import (
 )
 from bot.demo.simulator.knobs import AppRegistration
 from bot.demo.standin import TEAM_ID, SlackStandIn
+from bot.slack.app import handle_error
+from bot.slack.replies import Replies
 from tests.blockkit import texts
 from tests.conftest import Stack, bot_settings, open_stack
 from tests.slack_helpers import checked, shown
@@ -518,9 +517,8 @@ async def test_a_record_the_bot_cannot_read_costs_only_what_it_must_and_is_said(
     assert "ws-fin-017" in raw(card)  # found through the hash
     assert f"*{DEMO_HOST.split('.')[0]}* · contoso" in raw(card)  # read, without its build
     assert "broken" not in raw(card)
-    assert (
-        "1 record from MDE could not be read and is left out; 1 was only partly readable"
-        in raw(card)
+    assert "1 record from MDE could not be read and is left out; 1 was only partly readable" in raw(
+        card
     )
     events = {e["event"] for e in logged}
     assert {"mde_row_unreadable", "mde_row_partly_readable"} <= events

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import aiohttp
 
-from bot.settings import BotSettings
 from bot.demo.simulator import Simulator
 from bot.demo.simulator.data import DEMO_IP
 from bot.demo.standin import SlackStandIn
+from bot.settings import BotSettings
 from tests.conftest import Stack, open_stack
 from tests.slack_helpers import answers, posts
 

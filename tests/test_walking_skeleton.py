@@ -8,8 +8,8 @@ import time
 
 import aiohttp
 
-from bot.render.text import blocks_to_text
 from bot.demo.simulator.data import DEMO_HOST, DEMO_IP
+from bot.render.text import blocks_to_text
 from tests.conftest import Stack
 
 

@@ -15,12 +15,12 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from bot.render.text import blocks_to_text
-from bot.runtime import Registrar, SlackRuntime, open_backend, serve_slack
-from bot.settings import BotSettings, SlackSettings
 from bot.demo.simulator import Simulator
 from bot.demo.simulator import data as sim_data
 from bot.demo.standin import Post, SlackStandIn
+from bot.render.text import blocks_to_text
+from bot.runtime import Registrar, SlackRuntime, open_backend, serve_slack
+from bot.settings import BotSettings, SlackSettings
 
 WAIT = 30.0  # seconds for each answer; the simulator answers in milliseconds
 CHANNEL = "C0INCIDENT"

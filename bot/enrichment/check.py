@@ -14,10 +14,10 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.enrichment.results import CheckReport, ConnectorCheck, Permission, Step
 from bot.errors import MdeError, MdeForbidden
 from bot.mde.auth import TokenClaims
 from bot.mde.client import MdeClient
-from bot.enrichment.results import CheckReport, ConnectorCheck, Permission, Step
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot import ocsf
-from bot.mde.normalize import device_event, security_finding_from_detection
 from bot.enrichment.results import Report
+from bot.mde.normalize import device_event, security_finding_from_detection
 
 
 def ocsf_events(

@@ -19,14 +19,21 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel
 
 from bot.english import be, plural
+from bot.enrichment.results import (
+    ConnectorReport,
+    DeviceResult,
+    FileResult,
+    FindingResult,
+    Note,
+    Problem,
+)
 from bot.errors import BotError, InputError, MdeError
 from bot.indicators import HASH_TYPES, Indicator, IndicatorType
 from bot.mde import lookups, query
 from bot.mde.client import MdeClient
-from bot.mde.records import Readability, Rows
 from bot.mde.models import Alert, FileInfo, Machine
 from bot.mde.normalize import device_from_machine, finding_from_alert
-from bot.enrichment.results import ConnectorReport, DeviceResult, FileResult, FindingResult, Note, Problem
+from bot.mde.records import Readability, Rows
 
 # Devices whose alerts are fetched and shown per connector; more are counted, not fetched.
 MAX_DEVICES = 10
@@ -396,4 +403,3 @@ def readability_problem(alias: str, readability: Readability) -> Problem:
         "; ".join(parts),
         "the rest is shown; if it keeps happening, tell whoever runs the bot",
     )
-

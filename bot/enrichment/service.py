@@ -15,17 +15,17 @@ from datetime import datetime
 
 from bot.enrichment.check import run_check
 from bot.enrichment.lookup import ConnectorLookup
-from bot.errors import UNEXPECTED_HINT, UnknownTenant, new_reference
-from bot.indicators import DEFAULT_CAP, Extraction, Indicator, IndicatorType, extract
-from bot.logs import get_logger
-from bot.mde.client import MdeClient
-from bot.mde.limits import REQUESTER, Booking, requested_by
 from bot.enrichment.results import (
     CheckReport,
     ConnectorReport,
     Problem,
     Report,
 )
+from bot.errors import UNEXPECTED_HINT, UnknownTenant, new_reference
+from bot.indicators import DEFAULT_CAP, Extraction, Indicator, IndicatorType, extract
+from bot.logs import get_logger
+from bot.mde.client import MdeClient
+from bot.mde.limits import REQUESTER, Booking, requested_by
 
 log = get_logger(__name__)
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import re
 
-from bot.slack.mrkdwn import unescape
-
 from bot.indicators.rules import fqdn_syntax, parse_ipv4
 from bot.indicators.tlds import IANA_TLDS
 from bot.indicators.vocabulary import (

@@ -7,7 +7,6 @@ import unicodedata
 from collections.abc import Iterator
 
 from bot.indicators.fang import refang_marked
-from bot.slack.mrkdwn import unescape
 from bot.indicators.names import (
     code_like,
     context_name,
@@ -54,6 +53,7 @@ from bot.indicators.vocabulary import (
     VERSION_WORDS,
     WEAK_HOST_WORDS,
 )
+from bot.slack.mrkdwn import unescape
 
 # Where a word sits once trimmed: start, end, the characters before and after it, whether it is
 # the host of a UNC path (`\\host\share`), whether it is a segment of a Windows or POSIX path.

@@ -12,12 +12,12 @@ an answer is never cached, so the next lookup asks MDE again.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from bot.errors import InputError, MdeNotFound, MdeUnavailable
 from bot.logs import get_logger
@@ -52,7 +52,7 @@ class AlertMatches:
     """Alerts per value asked for (a file name)."""
 
     found: dict[str, tuple[Alert, ...]] = field(default_factory=dict)
-    readability: Readability = Readability()
+    readability: Readability = field(default_factory=Readability)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +62,7 @@ class DeviceMatches:
 
     found: dict[str, list[Machine]] = field(default_factory=dict)
     loose: frozenset[str] = frozenset()
-    readability: Readability = Readability()
+    readability: Readability = field(default_factory=Readability)
 
 
 def read_rows(model: type[M], rows: Sequence[Any]) -> Rows[M]:
@@ -72,12 +72,16 @@ def read_rows(model: type[M], rows: Sequence[Any]) -> Rows[M]:
     for problem in read.problems:
         if problem.reason is not None:
             log.warning(
-                "mde_row_unreadable", model=model.__name__, index=problem.index,
+                "mde_row_unreadable",
+                model=model.__name__,
+                index=problem.index,
                 reason=problem.reason,
             )
         else:
             log.info(
-                "mde_row_partly_readable", model=model.__name__, index=problem.index,
+                "mde_row_partly_readable",
+                model=model.__name__,
+                index=problem.index,
                 left_out=list(problem.dropped),
             )
     return read
@@ -106,7 +110,9 @@ def one(client: MdeClient, model: type[M]) -> Callable[[Any], M]:
         read = parse_record(model, body)
         if isinstance(read, Unreadable):
             log.warning(
-                "mde_entity_unreadable", model=model.__name__, connector=client.alias,
+                "mde_entity_unreadable",
+                model=model.__name__,
+                connector=client.alias,
                 reason=read.reason,
             )
             raise MdeUnavailable(
@@ -190,20 +196,20 @@ async def devices_by_hostname(
     prefixable = list(dict.fromkeys(query.hostname_or_prefix(n) for n in names))
     wanted = list(dict.fromkeys([*prefixable, *(query.hostname(n) for n in exact)]))
     found: dict[str, list[Machine]] = {n: [] for n in wanted}
-    exact = await _filtered_machines(
+    named = await _filtered_machines(
         client,
         wanted,
         "computerDnsName eq ''",
         lambda chunk: query.any_equal("computerDnsName", chunk),
         MAX_DEVICES_PER_INDICATOR,
     )
-    for machine in exact:
+    for machine in named:
         name = (machine.computer_dns_name or "").lower()
         if name in found:
             found[name].append(machine)
     missing = [n for n in prefixable if not found[n]]
     if not missing:
-        return DeviceMatches(found, readability=exact.readability)
+        return DeviceMatches(found, readability=named.readability)
     prefixed = await _filtered_machines(
         client,
         missing,
@@ -220,7 +226,7 @@ async def devices_by_hostname(
         found[name] = (whole or candidates)[:MAX_DEVICES_PER_INDICATOR]
         if candidates and not whole:
             loose.add(name)
-    return DeviceMatches(found, frozenset(loose), exact.readability + prefixed.readability)
+    return DeviceMatches(found, frozenset(loose), named.readability + prefixed.readability)
 
 
 async def devices_by_ids(client: MdeClient, ids: Sequence[str]) -> Rows[Machine]:

@@ -78,8 +78,8 @@ from bot.ocsf.versions import SINCE, VERSIONS, Change, retarget, supports
 
 __all__ = [
     "OCSF_VERSION",
-    "VERSIONS",
     "SINCE",
+    "VERSIONS",
     "ActionId",
     "ActivityId",
     "Agent",

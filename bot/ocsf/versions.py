@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
-
 # The schema versions the bot emits and validates against, the default first.
 VERSIONS = ("1.8.0", "1.5.0")
 

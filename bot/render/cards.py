@@ -7,10 +7,9 @@ from collections import Counter
 from collections.abc import Sequence
 
 from bot import ocsf
-from bot.slack.buttons import ActionId, DeviceRef, encode
+from bot.enrichment.results import ConnectorReport, DeviceResult, FileResult
 from bot.indicators import HASH_TYPES, Indicator, defang
 from bot.mde.models import FileInfo
-from bot.slack.mrkdwn import code, date, escape
 from bot.render.kit import (
     Block,
     actions,
@@ -21,7 +20,8 @@ from bot.render.kit import (
     section,
     severity_emoji,
 )
-from bot.enrichment.results import ConnectorReport, DeviceResult, FileResult
+from bot.slack.buttons import ActionId, DeviceRef, encode
+from bot.slack.mrkdwn import code, date, escape
 
 # MDE detection sources, in the words the Defender portal uses.
 DETECTION_SOURCES = {

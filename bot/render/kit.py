@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot import ocsf
-from bot.english import plural
 from bot.slack.mrkdwn import escape
 
 Block = dict[str, Any]
@@ -168,5 +167,3 @@ def link(url: str, label: str) -> str:
     """A mrkdwn link to one of the bot's own URLs (`safe_url`), its label escaped; `|` would
     end the label early."""
     return f"<{url}|{escape(label).replace('|', '¦')}>"
-
-

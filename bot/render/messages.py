@@ -4,10 +4,10 @@ lists are collapsed behind "Show all N alerts"."""
 from __future__ import annotations
 
 from bot import ocsf
-from bot.slack.buttons import ActionId, ReportRef, encode
+from bot.english import plural
 from bot.enrichment.commands import HELP
+from bot.enrichment.results import CheckReport, ConnectorCheck, ConnectorReport, Report
 from bot.indicators import defang
-from bot.slack.mrkdwn import code, date, escape
 from bot.render.cards import (
     alert_counts,
     device_buttons,
@@ -31,12 +31,12 @@ from bot.render.kit import (
     fit,
     link,
     notification,
-    plural,
     safe_url,
     section,
     severity_emoji,
 )
-from bot.enrichment.results import CheckReport, ConnectorCheck, ConnectorReport, Report
+from bot.slack.buttons import ActionId, ReportRef, encode
+from bot.slack.mrkdwn import code, date, escape
 
 MAX_DEVICE_CARDS = 5
 COLLAPSED_FINDINGS = 3

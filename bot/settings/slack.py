@@ -10,7 +10,7 @@ from pydantic import AfterValidator, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
-from bot.settings.common import ENV_FILE, one_line, looks_like_placeholder
+from bot.settings.common import ENV_FILE, looks_like_placeholder, one_line
 
 
 def _slack_token(prefix: str) -> Any:

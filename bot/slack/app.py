@@ -20,13 +20,12 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.errors import UNEXPECTED_HINT, BotError, new_reference
+from bot.errors import UNEXPECTED_HINT, BotError, ReplyError, new_reference
 from bot.logs import get_logger
 from bot.render import Message, error_message
-from bot.errors import ReplyError
 from bot.retry import slack_retry_handlers
-from bot.slack.replies import Replies, slack_error
 from bot.settings import SlackSettings
+from bot.slack.replies import Replies, slack_error
 
 log = get_logger(__name__)
 

@@ -28,20 +28,13 @@ from urllib.parse import urlsplit
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.async_handler import AsyncRetryHandler
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-)
-from slack_sdk.http_retry.request import HttpRequest
-from slack_sdk.http_retry.response import HttpResponse
-from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.errors import ReplyError
 from bot.logs import get_logger
 from bot.render import Message
+from bot.retry import slack_retry_handlers
 
 log = get_logger(__name__)
 
@@ -134,7 +127,9 @@ class Replies:
             log.warning("progress_not_shown", reason=exc.message)
 
     async def _send(self, url: str, payload: dict[str, Any]) -> tuple[int, str]:
-        webhook = AsyncWebhookClient(url, session=self._session, retry_handlers=slack_retry_handlers())
+        webhook = AsyncWebhookClient(
+            url, session=self._session, retry_handlers=slack_retry_handlers()
+        )
         try:
             async with asyncio.timeout(self._timeout):
                 response = await webhook.send_dict(payload)

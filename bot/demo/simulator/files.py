@@ -16,10 +16,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.demo.simulator import api
-from bot.indicators import hash_type
 from bot.demo.simulator.alerts import without_evidence
 from bot.demo.simulator.api import ALERT_READ, CTX, MACHINE_READ, Endpoint
 from bot.demo.simulator.data import Row, Tenant
+from bot.indicators import hash_type
 
 
 def find_profile(tenant: Tenant, digest: str) -> Row | None:

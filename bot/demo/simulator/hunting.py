@@ -22,12 +22,12 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.mde import hunting as templates
-from bot.mde.hunting import Hunt
 from bot.demo.simulator import api
 from bot.demo.simulator.api import CTX, BadInput, Endpoint
 from bot.demo.simulator.data import Row, Tenant
 from bot.demo.simulator.derive import join_path
+from bot.mde import hunting as templates
+from bot.mde.hunting import Hunt
 
 LOOKBACK = timedelta(days=30)
 _TYPES = {"Timestamp": "DateTime"}

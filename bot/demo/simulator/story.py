@@ -15,7 +15,14 @@ from typing import Any
 
 from bot.demo.simulator import catalog, docs, seed
 from bot.demo.simulator.derive import hashes_for
-from bot.demo.simulator.rows import FileHashes, Row, alert_row, evidence, file_profile, user_evidence
+from bot.demo.simulator.rows import (
+    FileHashes,
+    Row,
+    alert_row,
+    evidence,
+    file_profile,
+    user_evidence,
+)
 
 CONTOSO_TENANT = "4f1c2a0e-6b1d-4c1e-9a57-0c7d3f1e2a10"
 FABRIKAM_TENANT = "9b2e7d41-3c5a-4f08-8e6b-2d1f0a9c7e55"
