@@ -10,7 +10,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from bot.demo.simulator.data import DEMO_SHA256
+from bot.demo.simulator.data import DEMO_SHA256, SHARED_IP
 from tests.blockkit import assert_valid_blocks
 from tests.ocsf_validation import ocsf_errors
 
@@ -77,3 +77,45 @@ def test_text_from_stdin_and_a_tenant(tmp_path: Path) -> None:
         == "mde-bot: no tenant called 'nowhere' — known tenants: contoso, fabrikam"
     )
     assert "Traceback" not in done.stderr
+
+
+def mde_bot() -> str:
+    return str(Path(sys.executable).with_name("mde-bot"))
+
+
+def test_ocsf_version_chooses_the_schema_of_every_event(tmp_path: Path) -> None:
+    lines = enrich(tmp_path, TEXT, "--format", "ocsf", "--ocsf-version", "1.5.0").splitlines()
+    events = [json.loads(line) for line in lines]
+    assert {e["metadata"]["version"] for e in events} == {"1.5.0"}
+    for event in events:
+        assert ocsf_errors(event, version="1.5.0") == []
+
+
+def test_a_closed_pipe_ends_the_command_quietly(tmp_path: Path) -> None:
+    """Before: `mde-bot enrich … | head -1` ended in a BrokenPipeError traceback. (The output
+    must outgrow the pipe's buffer for the writer to meet the closed end: many devices, and
+    every alert twice with --legacy, make about 120 KB.)"""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MDE_", "SLACK_", "BOT_"))}
+    many = f"{SHARED_IP} {TEXT} " + " ".join(f"ws-fin-{n:03d}" for n in range(1, 7))
+    producer = subprocess.Popen(  # noqa: S603 - our own console script, fixed arguments
+        [mde_bot(), "enrich", many, "--format", "ocsf", "--legacy"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert producer.stdout is not None
+    first = producer.stdout.readline()
+    producer.stdout.close()  # what `head -1` does once it has its line
+    _, errors = producer.communicate(timeout=120)
+
+    assert json.loads(first)["class_uid"] in {5001, 2004}
+    assert errors.decode() == ""
+    assert producer.returncode == 0
+
+
+def test_version_is_printed(tmp_path: Path) -> None:
+    done = subprocess.run(  # noqa: S603 - our own console script, fixed arguments
+        [mde_bot(), "--version"], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "mde-bot 0.1.0"
