@@ -1,5 +1,5 @@
-"""Buttons on the cards. Each click is re-authorized (middleware) and its value parsed back into
-a typed payload; nothing in a value is trusted beyond being an id."""
+"""Buttons and menus on the cards. Each click is re-authorized (middleware) and its value
+parsed into a typed payload; nothing in a value is trusted beyond being an id."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from bot.enrichment.export import ocsf_export
 from bot.enrichment.results import Report
 from bot.errors import InputError
 from bot.render import Message
-from bot.slack.buttons import ActionId, DeviceRef, ReportRef, decode
+from bot.slack.buttons import ActionId, DeviceChoice, DeviceRef, ReportRef, decode
 from bot.slack.payloads import (
     Audience,
     action_value,
@@ -31,7 +31,7 @@ from handlers.middleware import authorized
 
 View = Callable[[Services, Report, Audience], Message]
 
-# Buttons that answer the clicker with a view of the card's device, freshly looked up.
+# What a device card offers, freshly looked up: a view of the device answered to the clicker.
 DEVICE_VIEWS: dict[ActionId, View] = {
     ActionId.DEVICE_ALERTS: lambda services, report, audience: render.report_message(
         report, report_id=services.remember(report, audience), expand=True
@@ -40,28 +40,56 @@ DEVICE_VIEWS: dict[ActionId, View] = {
 }
 
 
-async def clicked_device(services: Services, body: dict[str, Any]) -> Report:
-    """The device a card's button names, looked up again in the tenant it names."""
-    ref = decode(DeviceRef, action_value(body))
-    return await services.enrichment.device_report(ref.d, tenants=[ref.c])
+async def on_device(
+    services: Services,
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    choose: Callable[[str], DeviceChoice],
+) -> None:
+    """One choice of a device card (its menu, or a button on a card an earlier version
+    posted; `choose` reads which from the click's value): the device is looked up again in the
+    tenant the card names."""
+    async with services.work(body, client):
+        choice = choose(action_value(body))
+        if choice.a is ActionId.OPEN_PORTAL:
+            return  # a link: the browser opened it
+        if choice.a is ActionId.DEVICE_OCSF:
+            await post_ocsf(services, body, client, choice)
+            return
+        view = DEVICE_VIEWS.get(choice.a)
+        if view is None:
+            raise InputError("this menu is not valid any more", hint="run the lookup again")
+        report = await services.enrichment.device_report(choice.d, tenants=[choice.c])
+        await services.replies.respond(body, view(services, report, click_audience(body)))
 
 
-def device_view(services: Services, view: View) -> Callable[..., Awaitable[None]]:
-    async def listener(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
-        async with services.work(body, client):
-            report = await clicked_device(services, body)
-            message = view(services, report, click_audience(body))
-            await services.replies.respond(body, message)
+def button_choice(action_id: ActionId) -> Callable[[str], DeviceChoice]:
+    """How a device button of an earlier card reads: its action id says what to show."""
 
-    return listener
+    def choose(value: str) -> DeviceChoice:
+        ref = decode(DeviceRef, value)
+        return DeviceChoice(a=action_id, c=ref.c, d=ref.d)
+
+    return choose
+
+
+def menu_choice(value: str) -> DeviceChoice:
+    return decode(DeviceChoice, value)
 
 
 def register(app: AsyncApp, services: Services) -> None:
     guard = [authorized(services)]
 
-    for action_id, view in DEVICE_VIEWS.items():
-        app.action(action_id.value, middleware=guard)(device_view(services, view))
+    def device_listener(choose: Callable[[str], DeviceChoice]) -> Callable[..., Awaitable[None]]:
+        async def listener(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+            await ack()
+            await on_device(services, body, client, choose)
+
+        return listener
+
+    app.action(ActionId.DEVICE_MENU.value, middleware=guard)(device_listener(menu_choice))
+    for action_id in (*DEVICE_VIEWS, ActionId.DEVICE_OCSF):
+        app.action(action_id.value, middleware=guard)(device_listener(button_choice(action_id)))
 
     @app.action(ActionId.SHOW_ALL.value, middleware=guard)
     async def show_all(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -72,28 +100,30 @@ def register(app: AsyncApp, services: Services) -> None:
             message = render.report_message(report, expand=True)
             await services.replies.respond(body, message)
 
-    @app.action(ActionId.DEVICE_OCSF.value, middleware=guard)
-    async def device_ocsf(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
-        async with services.work(body, client):
-            upload = claim_upload(services, body)
-            try:
-                await upload_ocsf(services, body, client)
-            except BaseException:
-                services.uploads.forget(upload)  # not posted: the next click may try again
-                raise
-
     @app.action(ActionId.OPEN_PORTAL.value)
     async def open_portal(ack: AsyncAck) -> None:
         """A link button: the browser opens it; Slack still tells us, so acknowledge."""
         await ack()
 
 
-def claim_upload(services: Services, body: dict[str, Any]) -> tuple[str | None, ...]:
+async def post_ocsf(
+    services: Services, body: dict[str, Any], client: AsyncWebClient, device: DeviceRef
+) -> None:
+    """The device's OCSF events as a file, once per card and device."""
+    upload = claim_upload(services, body, device)
+    try:
+        await upload_ocsf(services, body, client, device)
+    except BaseException:
+        services.uploads.forget(upload)  # not posted: the next click may try again
+        raise
+
+
+def claim_upload(
+    services: Services, body: dict[str, Any], device: DeviceRef
+) -> tuple[str | None, ...]:
     """One OCSF file per card and device, and a few per user in a while: a second click on the
     same card points at the first file instead of uploading another. Returns the card's key."""
-    ref = decode(DeviceRef, action_value(body))
-    key = (click_channel(body), click_card(body), ref.c, ref.d)
+    key = (click_channel(body), click_card(body), device.c, device.d)
     if key in services.uploads:
         where = "your direct messages with me" if click_is_private(body) else "this card's thread"
         raise InputError("the OCSF file for this device is already posted", hint=f"see {where}")
@@ -106,10 +136,13 @@ def claim_upload(services: Services, body: dict[str, Any]) -> tuple[str | None, 
     return key
 
 
-async def upload_ocsf(services: Services, body: dict[str, Any], client: AsyncWebClient) -> None:
+async def upload_ocsf(
+    services: Services, body: dict[str, Any], client: AsyncWebClient, device: DeviceRef
+) -> None:
     """The device's events as a file: in the card's thread, or the clicker's DMs for a private
     card."""
-    export = ocsf_export(await clicked_device(services, body))
+    report = await services.enrichment.device_report(device.d, tenants=[device.c])
+    export = ocsf_export(report)
     channel, thread = click_channel(body), click_thread(body)
     if click_is_private(body):  # the card was the clicker's alone: so is the file
         opened = await client.conversations_open(users=clicker(body))

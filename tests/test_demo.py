@@ -15,11 +15,12 @@ async def test_the_demo_runs_every_scene_and_exits_0() -> None:
     for expected in (
         "/mde 10.1.2.3",
         "🔴 2 High alerts · ws-fin-042 · contoso",
-        "Alerts: 2 High · 1 Low",
+        "🔴 ws-fin-042 · contoso · 2 High · 1 Low  [⋯]",
+        "`d5621aab…` → HackTool:Win32/Mimikatz · 4 devices · 🔴 3 alerts",
         "↳ one threaded reply (thread_ts=1795860000.000100):",
         "replies to the first message: 1",
         "[Show all 14 alerts] clicked",
-        "uploaded into the thread: 4 OCSF events (Detection Finding, Device Inventory Info)",
+        "uploaded into the thread: 3 OCSF events (Detection Finding, Device Inventory Info)",
         "/mde ip 10.8.0.25 at 2h ago",
         "✅ All 2 MDE connections work",
     ):

@@ -23,6 +23,7 @@ from bot.demo.simulator.data import DEMO_IP
 from bot.demo.standin import TEAM_ID, SlackStandIn
 from bot.slack.access import Throttle
 from tests.conftest import Stack, bot_settings, open_stack
+from tests.slack_helpers import control
 
 
 def event_body(slack: SlackStandIn, *, channel: str = "C0ELSEWHERE") -> str:
@@ -226,15 +227,11 @@ async def test_a_click_by_another_organisations_user_is_refused(stack: Stack) ->
     await slack.message(stack.url, f"seen {DEMO_IP}", ts="1.000002")
     await slack.wait_for(lambda: bool(slack.calls("chat.postMessage")))
     [card] = slack.calls("chat.postMessage")
-    details = next(
-        e
-        for b in card["blocks"]
-        if b["type"] == "actions"
-        for e in b["elements"]
-        if e["action_id"] == "mde_device_details"
-    )
+    menu, details = control(card["blocks"], "mde_device_details")
     response_url = slack.response_url()
-    payload = slack.click_payload(details, message_ts="1.000003", response_url=response_url)
+    payload = slack.click_payload(
+        menu, message_ts="1.000003", response_url=response_url, option=details
+    )
     payload["user"]["team_id"] = FOREIGN_TEAM
     stack.simulator.reset_counters()
 

@@ -76,7 +76,7 @@ async def test_one_users_flood_is_trimmed_refused_once_and_never_delays_anothers
 
     replies = {p["thread_ts"]: shown(p) for p in slack.calls("chat.postMessage")}
     assert set(replies) == {"1.000001", "1.000002"}  # the third paste: no second note
-    assert "more not looked up: MDE's call budget is booked" in replies["1.000001"]
+    assert "more indicators not looked up: MDE's call budget is booked" in replies["1.000001"]
     assert replies["1.000002"].startswith("⚠️ Not looked up: MDE's call budget is booked")
     assert "1.000001" not in early  # the other user was answered before the flood's reply
     assert simulator.calls["429"] == 0

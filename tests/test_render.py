@@ -4,8 +4,6 @@ indicators, mobile-first summaries. Pure: no network, finished models in, blocks
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
@@ -15,7 +13,6 @@ from bot.enrichment.results import (
     CheckReport,
     ConnectorCheck,
     ConnectorReport,
-    DeviceResult,
     FileResult,
     FindingResult,
     Note,
@@ -24,72 +21,23 @@ from bot.enrichment.results import (
     Step,
 )
 from bot.indicators import Indicator, IndicatorType
-from bot.mde.models import Alert, FileInfo, Machine
-from bot.mde.normalize import device_from_machine, finding_from_alert
+from bot.mde.models import FileInfo
+from bot.mde.normalize import finding_from_alert
 from bot.render.kit import clip
 from bot.render.text import blocks_to_text
-from bot.slack.buttons import ActionId, DeviceRef, ReportRef
-from tests.blockkit import assert_no_injected_markup, assert_valid_blocks, texts
-
-PORTAL = "https://security.microsoft.com"
-TENANT = "4f1c2a0e-6b1d-4c1e-9a57-0c7d3f1e2a10"
-NOW = datetime(2026, 11, 27, 22, 0, tzinfo=UTC)
-IP = Indicator(IndicatorType.IPV4, "10.1.2.3")
-EVIL = "<!channel> <@U0ADMIN> <https://evil.example/x|click me> & `tick` *bold*"
-
-
-def machine(n: int = 0, **changes: Any) -> Machine:
-    row: dict[str, Any] = {
-        "id": f"{n:040x}",
-        "computerDnsName": f"ws-{n:03d}.corp.contoso.com",
-        "lastSeen": (NOW - timedelta(hours=n)).isoformat(),
-        "osPlatform": "Windows11",
-        "version": "23H2",
-        "osBuild": 22631,
-        "lastIpAddress": "10.1.2.3",
-        "healthStatus": "Active",
-        "riskScore": "High",
-        "exposureLevel": "Medium",
-        "machineTags": ["Tier0"],
-    }
-    row.update(changes)
-    return Machine.model_validate(row)
-
-
-def alert(n: int, severity: str = "High", **changes: Any) -> Alert:
-    row: dict[str, Any] = {
-        "id": f"da6386712345678{n:05d}_1",
-        "title": f"Alert number {n}",
-        "severity": severity,
-        "status": "New",
-        "category": "Execution",
-        "detectionSource": "WindowsDefenderAtp",
-        "alertCreationTime": (NOW - timedelta(minutes=n)).isoformat(),
-        "firstEventTime": (NOW - timedelta(minutes=n)).isoformat(),
-        "machineId": f"{0:040x}",
-        "computerDnsName": "ws-000.corp.contoso.com",
-        "aadTenantId": TENANT,
-        "mitreTechniques": ["T1059.001"],
-    }
-    row.update(changes)
-    return Alert.model_validate(row)
-
-
-def connector(**fields: Any) -> ConnectorReport:
-    return ConnectorReport(alias="contoso", portal_url=PORTAL, tenant_id=TENANT, **fields)
-
-
-def device_result(
-    m: Machine, alerts: list[Alert], matched: tuple[Indicator, ...] = (IP,)
-) -> DeviceResult:
-    findings = tuple(finding_from_alert(a, portal_url=PORTAL) for a in alerts)
-    return DeviceResult(device_from_machine(m), findings, matched)
-
-
-def check_message_is_safe(message: render.Message) -> None:
-    assert_valid_blocks(message.blocks)
-    assert_no_injected_markup(message.blocks, message.text)
-    assert "\n" not in message.text
+from bot.slack.buttons import ActionId, DeviceChoice, ReportRef
+from tests.blockkit import texts
+from tests.reports import (
+    EVIL,
+    IP,
+    PORTAL,
+    TENANT,
+    alert,
+    check_message_is_safe,
+    connector,
+    device_result,
+    machine,
+)
 
 
 def test_summary_leads_and_is_the_notification_text() -> None:
@@ -112,7 +60,7 @@ def test_summary_leads_and_is_the_notification_text() -> None:
             Report(
                 (IP,), (connector(problems=(Problem("contoso", "the app lacks Alert.Read.All"),)),)
             ),
-            "⚠️ contoso: the app lacks Alert.Read.All",
+            "⚠️ contoso searched in part: the app lacks Alert.Read.All",
         ),
         (
             Report(
@@ -152,8 +100,7 @@ def test_long_lists_collapse_behind_show_all() -> None:
     collapsed = render.report_message(report, report_id="0123456789abcdef")
     expanded = render.report_message(report, expand=True)
 
-    finding_titles = [t for t in texts(collapsed.blocks) if "Alert number" in t]
-    assert len(finding_titles) == 3
+    assert "\n".join(texts(collapsed.blocks)).count("Alert number") == 3
     [show_all] = [
         e
         for b in collapsed.blocks
@@ -163,21 +110,32 @@ def test_long_lists_collapse_behind_show_all() -> None:
     ]
     assert show_all["text"]["text"] == "Show all 12 alerts"
     assert ReportRef.model_validate_json(show_all["value"]).r == "0123456789abcdef"
-    assert len([t for t in texts(expanded.blocks) if "Alert number" in t]) == 12
+    assert "\n".join(texts(expanded.blocks)).count("Alert number") == 12
+    assert "12 alerts, all shown" in texts(expanded.blocks)
     check_message_is_safe(collapsed)
     check_message_is_safe(expanded)
 
 
-def test_device_buttons_carry_ids_only() -> None:
+def test_a_device_menu_carries_ids_only() -> None:
     report = Report((IP,), (connector(devices=(device_result(machine(), [alert(1)]),)),))
     message = render.report_message(report)
-    buttons = [e for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
-    values = {e["action_id"]: e.get("value") for e in buttons}
-    ref = DeviceRef.model_validate_json(values[ActionId.DEVICE_ALERTS])
-    assert (ref.c, ref.d) == ("contoso", f"{0:040x}")
-    assert json.loads(values[ActionId.DEVICE_OCSF]) == {"c": "contoso", "d": f"{0:040x}"}
-    portal = next(e for e in buttons if e["action_id"] == ActionId.OPEN_PORTAL)
-    assert portal["url"] == f"{PORTAL}/machines/{0:040x}/overview?tid={TENANT}"
+    [menu] = [b["accessory"] for b in message.blocks if "accessory" in b]
+    assert (menu["type"], menu["action_id"]) == ("overflow", ActionId.DEVICE_MENU)
+    device = {"c": "contoso", "d": f"{0:040x}"}
+    values = [json.loads(o["value"]) for o in menu["options"]]
+    assert values == [
+        {"a": action, **device}
+        for action in (
+            ActionId.DEVICE_ALERTS,
+            ActionId.DEVICE_DETAILS,
+            ActionId.DEVICE_OCSF,
+            ActionId.OPEN_PORTAL,
+        )
+    ]
+    for option in menu["options"]:  # what the click handler parses back
+        DeviceChoice.model_validate_json(option["value"])
+    assert menu["options"][0]["text"]["text"] == "Alerts (1)"
+    assert menu["options"][-1]["url"] == f"{PORTAL}/machines/{0:040x}/overview?tid={TENANT}"
 
 
 def test_mrkdwn_injection_through_every_untrusted_field_is_defused() -> None:

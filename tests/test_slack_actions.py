@@ -18,13 +18,19 @@ from typing import Any
 import pytest
 
 from bot.demo.simulator import Simulator
-from bot.demo.simulator.data import DEMO_IP, DEMO_MACHINE_ID, HOST_PREFIX, SHARED_IP
+from bot.demo.simulator.data import (
+    DEMO_HOST,
+    DEMO_IP,
+    DEMO_MACHINE_ID,
+    HOST_PREFIX,
+    SHARED_IP,
+)
 from bot.demo.standin import Reply, SlackStandIn
 from bot.settings import BotSettings
 from bot.slack.buttons import ActionId
 from tests.conftest import Stack, bot_settings, open_stack
 from tests.ocsf_validation import ocsf_errors
-from tests.slack_helpers import checked, shown
+from tests.slack_helpers import checked, control, shown
 
 CHANNEL = "C0INCIDENT"
 RESPONDER = "U0RESPONDER"
@@ -53,17 +59,17 @@ class Card:
     def ephemeral(self) -> bool:
         return self.thread_ts is None
 
-    def buttons(self, action_id: str) -> list[dict[str, Any]]:
-        return [
-            element
-            for block in self.message["blocks"]
-            if block["type"] == "actions"
-            for element in block["elements"]
-            if element["action_id"] == action_id
-        ]
+    def control(self, action_id: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """The button, or the first device menu's option, that does `action_id`."""
+        return control(self.message["blocks"], action_id)
 
-    def button(self, action_id: str) -> dict[str, Any]:
-        return self.buttons(action_id)[0]
+    def label(self, action_id: str) -> str:
+        element, option = self.control(action_id)
+        return str((option or element)["text"]["text"])
+
+    def value(self, action_id: str) -> str:
+        element, option = self.control(action_id)
+        return str((option or element)["value"])
 
 
 async def pasted_card(stack: Stack, text: str = f"anyone on {DEMO_IP}?") -> Card:
@@ -93,8 +99,10 @@ def click_payload(
     user: str = RESPONDER,
     channel: str = CHANNEL,
     value: str | None = None,
+    option: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A `block_actions` payload as Slack sends it for a click on `element` of `card`."""
+    """A `block_actions` payload as Slack sends it for a click on `element` of `card` (the
+    choice of `option`, for a menu)."""
     message = None
     if not card.ephemeral:
         message = {
@@ -111,6 +119,7 @@ def click_payload(
         ephemeral=card.ephemeral,
         message=message,
         value=value,
+        option=option,
     )
 
 
@@ -128,8 +137,9 @@ async def click(
     stack: Stack, card: Card, action_id: str, *, value: str | None = None, **who: str
 ) -> Click:
     response_url = stack.slack.response_url()
+    element, option = card.control(action_id)
     payload = click_payload(
-        card, card.button(action_id), response_url=response_url, value=value, **who
+        card, element, response_url=response_url, value=value, option=option, **who
     )
     return Click(await stack.slack.action(stack.url, payload), response_url)
 
@@ -155,12 +165,11 @@ async def answer_to(slack: SlackStandIn, clicked: Click) -> dict[str, Any]:
 
 
 def alert_titles(message: dict[str, Any]) -> list[str]:
-    """The alert cards of a message: sections whose accessory opens the alert in Defender."""
-    return [
-        block["text"]["text"].splitlines()[0]
-        for block in message["blocks"]
-        if block.get("accessory", {}).get("action_id") == ActionId.OPEN_PORTAL
-    ]
+    """The alerts a message lists: each is one line whose title links to it in Defender."""
+    return re.findall(
+        r"<https://security\.microsoft\.com/alerts/[^|>]+\|([^>]+)>",
+        "\n".join(b["text"]["text"] for b in message["blocks"] if b["type"] == "section"),
+    )
 
 
 # ---------------------------------------------------------------------- the buttons
@@ -168,7 +177,7 @@ def alert_titles(message: dict[str, Any]) -> list[str]:
 
 async def test_alerts_button_posts_the_devices_alerts_expanded(stack: Stack) -> None:
     card = await pasted_card(stack)
-    assert card.button(ActionId.DEVICE_ALERTS)["text"]["text"] == "Alerts (3)"
+    assert card.label(ActionId.DEVICE_ALERTS) == "Alerts (3)"
 
     clicked = await click(stack, card, ActionId.DEVICE_ALERTS)
 
@@ -197,16 +206,25 @@ async def test_device_details_button_posts_the_details(stack: Stack) -> None:
     answer = await answer_to(stack.slack, clicked)
     assert answer["replace_original"] is False
     text = shown(answer)
-    assert f"Device id:   `{DEMO_MACHINE_ID}`" in text
-    assert "Tags:        Tier0, Finance" in text
-    assert "Onboarding:  Onboarded" in text
+    for expected in (
+        f"Device id:   `{DEMO_MACHINE_ID}`",
+        f"Host name:   `{DEMO_HOST}`",
+        "OS:          Windows11 23H2 (22631)",
+        "Health:      Active",
+        "Risk:        High",
+        "Exposure:    Medium",
+        "Last seen:   2026-11-27 22:14 UTC",
+        "Tags:        Tier0, Finance",
+        "Onboarding:  Onboarded",
+    ):
+        assert expected in text
 
 
 async def test_show_all_expands_every_alert_of_the_card_without_asking_mde_again(
     stack: Stack,
 ) -> None:
     card = await command_card(stack, f"host {HOST_PREFIX}")
-    label = card.button(ActionId.SHOW_ALL)["text"]["text"]
+    label = card.label(ActionId.SHOW_ALL)
     match = re.fullmatch(r"Show all (\d+) alerts", label)
     assert match is not None, label
     total = int(match.group(1))
@@ -280,7 +298,8 @@ async def test_open_in_defender_is_acknowledged_and_posts_nothing(
 ) -> None:
     async with open_stack(simulator, slack, settings) as stack:
         card = await pasted_card(stack)
-        link = card.button(ActionId.OPEN_PORTAL)
+        _, link = card.control(ActionId.OPEN_PORTAL)
+        assert link is not None
         assert link["url"].startswith(f"https://security.microsoft.com/machines/{DEMO_MACHINE_ID}")
         api_calls = len(slack.posts)
         simulator.reset_counters()
@@ -293,6 +312,29 @@ async def test_open_in_defender_is_acknowledged_and_posts_nothing(
     assert answers_to(slack, opened) == []
     new = slack.posts[api_calls:]
     assert [(p.via, p.method) for p in new] == [("response_url", details.token)]
+
+
+async def test_the_buttons_of_a_card_an_earlier_version_posted_still_answer(
+    stack: Stack,
+) -> None:
+    """Cards stay in Slack's history: before the device menu, each choice was a button of its
+    own whose value named the device only."""
+    slack = stack.slack
+    button = {
+        "type": "button",
+        "action_id": ActionId.DEVICE_DETAILS,
+        "text": {"type": "plain_text", "text": "Device details"},
+        "value": json.dumps({"c": "contoso", "d": DEMO_MACHINE_ID}),
+    }
+    card = Card(
+        {"text": "an old card", "blocks": [{"type": "actions", "elements": [button]}]},
+        new_ts(),
+        new_ts(),
+    )
+
+    clicked = await click(stack, card, ActionId.DEVICE_DETAILS)
+
+    assert f"Device id:   `{DEMO_MACHINE_ID}`" in shown(await answer_to(slack, clicked))
 
 
 # ---------------------------------------------------------------------- values not to be trusted
@@ -337,12 +379,21 @@ UNKNOWN_TENANT = ("⚠️ no tenant called 'nowhere'", "known tenants: contoso, 
             id="unknown tenant for the upload",
         ),
         pytest.param(ActionId.SHOW_ALL, '{"r":"../../etc"}', BAD_BUTTON, id="report id"),
+        pytest.param(
+            ActionId.DEVICE_DETAILS,
+            json.dumps({"a": ActionId.SHOW_ALL, "c": "contoso", "d": DEMO_MACHINE_ID}),
+            ("⚠️ this menu is not valid any more", "run the lookup again"),
+            id="a menu option naming another action",
+        ),
     ],
 )
 async def test_a_tampered_value_gets_a_clear_note_and_no_mde_call(
     stack: Stack, action_id: str, value: str, expected: tuple[str, str]
 ) -> None:
     card = await pasted_card(stack, f"anyone on {SHARED_IP}?")  # a card with every button
+    _, option = card.control(action_id)
+    if option is not None and value.startswith("{"):  # a device menu's option says what it does
+        value = json.dumps({"a": action_id, **json.loads(value)})
     stack.simulator.reset_counters()
 
     clicked = await click(stack, card, action_id, value=value)
@@ -439,7 +490,7 @@ async def test_a_show_all_id_works_only_in_the_channel_its_card_was_posted_to(
     channel (or from another user's private card), expanded the report there. Report ids are
     bound to the card's channel, and to its one reader for a private card."""
     card = await command_card(stack, f"host {HOST_PREFIX}")  # private: the responder's alone
-    value = card.button(ActionId.SHOW_ALL)["value"]
+    value = card.value(ActionId.SHOW_ALL)
 
     elsewhere = await click(stack, card, ActionId.SHOW_ALL, channel="C0ELSEWHERE")
     somebody = await click(stack, card, ActionId.SHOW_ALL, user="U0SOMEBODY")

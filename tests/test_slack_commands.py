@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.demo.simulator import Simulator
-from bot.demo.simulator.data import DEMO_HOST, DEMO_IP
+from bot.demo.simulator.data import DEMO_IP
 from bot.demo.standin import SlackStandIn
 from tests.conftest import Stack, bot_settings, open_stack
 from tests.slack_helpers import answers, shown
@@ -44,7 +44,7 @@ async def test_free_text_with_a_defanged_ip(stack: Stack) -> None:
 
 async def test_ip_verb(stack: Stack) -> None:
     _, answer = await run(stack, f"ip {DEMO_IP}")
-    assert "Alerts: 2 High · 1 Low" in shown(answer)
+    assert "ws-fin-042 · contoso · 2 High · 1 Low" in shown(answer)
 
 
 @pytest.mark.parametrize("defanged", ["10[.]1[.]2[.]3", "10(.)1(.)2(.)3", "10{.}1{.}2{.}3"])
@@ -57,7 +57,7 @@ async def test_host_verb_finds_the_device_by_its_bare_name(stack: Stack) -> None
     _, answer = await run(stack, "host WS-FIN-042")
     text = shown(answer)
     assert answer["text"] == "🔴 2 High alerts · ws-fin-042 · contoso"
-    assert f"`{DEMO_HOST}`" in text
+    assert "ws-fin-042 · contoso · 2 High · 1 Low" in text
     assert "matched `ws-fin-042`" in text
 
 

@@ -42,7 +42,7 @@ from bot.slack.app import handle_error
 from bot.slack.replies import Replies
 from tests.blockkit import texts
 from tests.conftest import Stack, bot_settings, open_stack
-from tests.slack_helpers import checked, shown
+from tests.slack_helpers import checked, control, shown
 
 CHANNEL = "C0INCIDENT"
 RESPONDER = "U0RESPONDER"
@@ -50,6 +50,8 @@ RESPONDER = "U0RESPONDER"
 HOSTILE = "<!channel> <@U0ADMIN> <https://evil.example|click> & `tick`"
 # What Slack must receive instead: the same characters, escaped, so they show as typed.
 ESCAPED = "&lt;!channel&gt; &lt;@U0ADMIN&gt; &lt;https://evil.example|click&gt; &amp; `tick`"
+# In a link's label, a `|` would end the label early: it is shown as `¦`.
+LINK_LABEL = ESCAPED.replace("|", "¦")
 # Never acceptable in anything posted to Slack.
 LEAKS = re.compile(
     r"Traceback|Exception|Error\b|Error:|pydantic|aiohttp|msal|File \"|line \d+|\bat 0x",
@@ -108,38 +110,16 @@ async def answer(stack: Stack, text: str) -> dict[str, Any]:
 def click_payload(
     card: dict[str, Any], action_id: str, response_url: str, *, thread_ts: str
 ) -> dict[str, Any]:
-    element = next(
-        e
-        for block in card["blocks"]
-        if block["type"] == "actions"
-        for e in block["elements"]
-        if e["action_id"] == action_id
-    )
+    """A click on what does `action_id` on a threaded card, as Slack sends it."""
+    element, option = control(card["blocks"], action_id)
     card_ts = new_ts()
-    return {
-        "type": "block_actions",
-        "team": {"id": TEAM_ID, "domain": "incident"},
-        "user": {"id": RESPONDER, "username": "responder", "team_id": TEAM_ID},
-        "api_app_id": "A0MDEBOT01",
-        "channel": {"id": CHANNEL, "name": "incident"},
-        "container": {
-            "type": "message",
-            "message_ts": card_ts,
-            "channel_id": CHANNEL,
-            "is_ephemeral": False,
-        },
-        "message": {"type": "message", "ts": card_ts, "thread_ts": thread_ts},
-        "response_url": response_url,
-        "actions": [
-            {
-                "action_id": element["action_id"],
-                "block_id": "b1",
-                "value": element.get("value"),
-                "type": "button",
-                "action_ts": f"{time.time():.6f}",
-            }
-        ],
-    }
+    return SlackStandIn.click_payload(
+        element,
+        message_ts=card_ts,
+        response_url=response_url,
+        message={"thread_ts": thread_ts},
+        option=option,
+    )
 
 
 async def click_button(stack: Stack, card: dict[str, Any], action_id: str) -> dict[str, Any]:
@@ -222,12 +202,12 @@ async def test_device_alert_and_file_text_from_mde_is_shown_escaped(hostile: Sta
 
     mrkdwn = raw(card)
     assert HOSTILE not in mrkdwn
-    assert f"*Alert {ESCAPED}*" in mrkdwn  # alert title
+    assert f"|Alert {LINK_LABEL}>" in mrkdwn  # alert title, the label of its Defender link
     assert f"signed by {ESCAPED}" in mrkdwn  # file profile
-    assert f"tags {ESCAPED}, Finance" in mrkdwn  # device tags
+    assert f"🏷️ {ESCAPED}, Finance" in mrkdwn  # device tags
     assert "*ws&lt;!channel&gt; &lt;@U0ADMIN&gt; &lt;https://evil*" in mrkdwn  # device name
-    assert "\u02cbtick\u02cb" in mrkdwn  # a backtick in a host name cannot close the code span
-    assert f"Alert {HOSTILE}" in shown(card)  # and people still read what MDE said
+    # and people still read what MDE said (in a link's label, `|` is shown as `¦`)
+    assert f"Alert {HOSTILE.replace('|', '¦')}" in shown(card)
 
 
 async def test_hostile_text_stays_escaped_behind_every_button(hostile: Stack) -> None:
@@ -244,9 +224,10 @@ async def test_hostile_text_stays_escaped_behind_every_button(hostile: Stack) ->
     assert (await hostile.slack.action(hostile.url, payload)).status == 200
     await hostile.slack.wait_for(lambda: bool(hostile.slack.calls("files.completeUploadExternal")))
 
-    assert raw(alerts).count(f"*Alert {ESCAPED}*") == 3
+    assert raw(alerts).count(f"|Alert {LINK_LABEL}>") == 3
     assert f"*Device group*\n{ESCAPED}" in raw(details)
     assert f"*Sensor*\n{ESCAPED}" in raw(details)
+    assert "\u02cbtick\u02cb" in raw(details)  # a backtick in a host name: its code span holds
     [asked] = hostile.slack.calls("files.getUploadURLExternal")
     assert re.fullmatch(r"mde-[a-z0-9_-]+\.ocsf\.jsonl", asked["filename"])
     [done] = hostile.slack.calls("files.completeUploadExternal")
@@ -440,11 +421,12 @@ async def test_mde_failing_everywhere_is_reported_per_connector_with_what_to_do(
         click_button(stack, card, "mde_device_alerts"),
     )
 
+    said = "not searched: MDE answered 500 and kept failing"
     hint = "MDE is having trouble; try again in a few minutes"
     for reply in (pasted, command):
-        assert reply["text"] == "⚠️ contoso: MDE answered 500 and kept failing"
-        assert f"⚠️ *fabrikam*: MDE answered 500 and kept failing\n{hint}" in raw(reply)
-    assert f"⚠️ *contoso*: MDE answered 500 and kept failing\n{hint}" in raw(clicked)
+        assert reply["text"] == f"⚠️ contoso, fabrikam {said}"
+        assert f"⚠️ *fabrikam* {said} — {hint}" in raw(reply)
+    assert f"⚠️ *contoso* {said} — {hint}" in raw(clicked)
     for message in everything_posted(stack.slack):
         assert_no_leak(message)
 
@@ -455,13 +437,14 @@ async def test_an_unlicensed_tenant_is_named_with_what_to_do(stack: Stack) -> No
     card = await paste(stack, f"seen {DEMO_IP}")
     only = await answer(stack, f"ip {DEMO_IP} --tenant fabrikam")
 
-    assert card["text"] == "🔴 2 High alerts · ws-fin-042 · contoso"  # contoso still answers
+    # contoso still answers; the headline says fabrikam could not
+    assert card["text"] == "🔴 2 High alerts · ws-fin-042 · contoso · ⚠️ fabrikam not searched"
     expected = (
-        "⚠️ *fabrikam*: MDE is not enabled for this tenant\n"
+        "⚠️ *fabrikam* not searched: MDE is not enabled for this tenant — "
         "the tenant needs a Defender for Endpoint licence and onboarding"
     )
     assert expected in raw(card)
-    assert only["text"] == "⚠️ fabrikam: MDE is not enabled for this tenant"
+    assert only["text"] == "⚠️ fabrikam not searched: MDE is not enabled for this tenant"
     for message in everything_posted(stack.slack):
         assert_no_leak(message)
 
@@ -481,7 +464,7 @@ async def test_a_missing_permission_is_named_with_what_to_do(slack: SlackStandIn
         card = await paste(stack, f"seen {DEMO_IP}")
 
     assert (
-        "⚠️ *contoso*: the app lacks Alert.Read.All\n"
+        "⚠️ *contoso* searched in part: the app lacks Alert.Read.All — "
         "ask an Entra admin to grant Alert.Read.All (WindowsDefenderATP API) and admin consent"
     ) in raw(card)
     assert_no_leak(card)
@@ -557,5 +540,6 @@ async def test_sign_in_service_down_is_named_with_what_to_do(stack: Stack) -> No
     card = await paste(stack, f"seen {DEMO_IP}")
 
     assert_no_leak(card)
-    assert card["text"] == "⚠️ contoso: the sign-in service is temporarily unavailable"
+    said = "not searched: the sign-in service is temporarily unavailable"
+    assert card["text"] == f"⚠️ contoso, fabrikam {said}"
     assert "this usually passes; try again in a minute" in raw(card)

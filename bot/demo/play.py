@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from bot.demo.simulator import Simulator
 from bot.demo.simulator import data as sim_data
-from bot.demo.standin import Post, SlackStandIn
+from bot.demo.standin import Post, SlackStandIn, clickables
 from bot.render.text import blocks_to_text
 from bot.runtime import Registrar, SlackRuntime, open_backend, serve_slack
 from bot.settings import BotSettings, SlackSettings
@@ -74,16 +74,15 @@ class Demo:
     async def click(
         self, card: dict[str, Any], ts: str, label: str, *, answered_by: str | None = None
     ) -> list[Post]:
-        """Click the button whose text starts with `label` on a channel card; wait for the
-        answer on the click's response_url, or for the Web API method `answered_by`."""
-        element = next(
-            e
-            for block in card["blocks"]
-            if block["type"] == "actions"
-            for e in block["elements"]
-            if e["text"]["text"].startswith(label)
+        """Click the button, or choose the menu option, whose text starts with `label` on a
+        channel card (the first device's menu); wait for the answer on the click's
+        response_url, or for the Web API method `answered_by`."""
+        element, option = next(
+            (element, option)
+            for element, option in clickables(card["blocks"])
+            if (option or element)["text"]["text"].startswith(label)
         )
-        self.say(f"\n[{element['text']['text']}] clicked")
+        self.say(f"\n[{(option or element)['text']['text']}] clicked")
         before = len(self.slack.posts)
         response_url = self.slack.response_url()
         payload = self.slack.click_payload(
@@ -92,6 +91,7 @@ class Demo:
             response_url=response_url,
             channel=CHANNEL,
             message={"text": card["text"], "blocks": card["blocks"]},
+            option=option,
         )
         await self.slack.action(self.url, payload)
         token = response_url.rsplit("/", 1)[1]
@@ -172,12 +172,13 @@ async def play(demo: Demo, simulator: Simulator) -> None:
 
     demo.say("\n━━ 4. Buttons on the card")
     [shown] = [p for p in await demo.click(card, "1795860000.000100", "Show all") if p.payload]
-    titles = [
-        b["text"]["text"].splitlines()[0] for b in shown.payload["blocks"] if "accessory" in b
-    ]
-    demo.say(f"   the same card, every alert listed ({len(titles)}):")
-    for title in titles:
-        demo.say(f"     {title.replace('*', '')}")
+    blocks = shown.payload["blocks"]
+    last_divider = max(i for i, b in enumerate(blocks) if b["type"] == "divider")
+    alerts = [b for b in blocks[last_divider:] if b["type"] == "section"]
+    lines = blocks_to_text(alerts, indent="     ").splitlines()
+    demo.say(f"   the same card, every alert listed ({sum(1 for x in lines if x[5] != ' ')}):")
+    for line in lines:
+        demo.say(line)
     await demo.click(
         card, "1795860000.000100", "OCSF JSON", answered_by="files.completeUploadExternal"
     )

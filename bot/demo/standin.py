@@ -16,7 +16,7 @@ import itertools
 import json
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -442,18 +442,26 @@ class SlackStandIn:
         ephemeral: bool = False,
         message: Mapping[str, Any] | None = None,
         value: str | None = None,
+        option: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """The `block_actions` payload Slack sends for a click on a button `element` of the
-        message at `message_ts` (`message`: that message, for a non-ephemeral card)."""
+        message at `message_ts` (`message`: that message, for a non-ephemeral card), or for
+        the choice of `option` in an overflow menu `element`."""
         action: dict[str, Any] = {
             "action_id": element["action_id"],
             "block_id": "b1",
-            "text": element["text"],
-            "type": "button",
+            "type": element["type"],
             "action_ts": f"{time.time():.6f}",
         }
-        if value is not None or "value" in element:
-            action["value"] = value if value is not None else element["value"]
+        if element["type"] == "overflow":
+            if option is None:
+                raise ValueError("a menu is clicked by choosing one of its options")
+            chosen = {"text": option["text"], "value": option["value"]}
+            action["selected_option"] = chosen if value is None else {**chosen, "value": value}
+        else:
+            action["text"] = element["text"]
+            if value is not None or "value" in element:
+                action["value"] = value if value is not None else element["value"]
         payload: dict[str, Any] = {
             "type": "block_actions",
             "team": {"id": TEAM_ID, "domain": "incident"},
@@ -475,3 +483,19 @@ class SlackStandIn:
         if not ephemeral and message is not None:
             payload["message"] = {"type": "message", "ts": message_ts, **message}
         return payload
+
+
+def clickables(
+    blocks: list[dict[str, Any]],
+) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None]]:
+    """(button, None) for each button and (menu, option) for each option of a menu, in the
+    order a reader meets them."""
+    for block in blocks:
+        elements = block.get("elements", []) if block["type"] == "actions" else []
+        if "accessory" in block:
+            elements = [block["accessory"]]
+        for element in elements:
+            if element["type"] == "overflow":
+                yield from ((element, option) for option in element["options"])
+            elif element["type"] == "button":
+                yield element, None

@@ -57,6 +57,7 @@ class ConnectorLookup:
         self.files: dict[str, FileResult] = {}
         self.notes: list[Note] = []
         self.problems: list[Problem] = []
+        self.answered = 0  # lookups that succeeded: none, and problems, means not searched
         self.readability = Readability()  # records MDE sent that could not be read (in full)
         self.can_hunt = False
         # The alerts of the first MAX_DEVICES devices, fetched as soon as each is found: a
@@ -70,7 +71,7 @@ class ConnectorLookup:
         try:
             roles = (await self.client.tokens.claims()).roles
         except MdeError as exc:
-            return self._report(problem=exc)
+            return self._report(problem=exc, searched=False)
         self.can_hunt = HUNTING_ROLE in roles
         await self._gather(self._plan(indicators, at))
         return await self._finished_off_loop()
@@ -268,6 +269,8 @@ class ConnectorLookup:
             await step()
         except (MdeError, InputError) as exc:
             self._problem(exc)
+        else:
+            self.answered += 1
 
     def _problem(self, exc: BotError) -> None:
         problem = Problem(self.client.alias, exc.message, exc.hint)
@@ -346,6 +349,7 @@ class ConnectorLookup:
         devices: Sequence[Machine] = (),
         device_alerts: dict[str, list[Alert]] | None = None,
         problem: MdeError | None = None,
+        searched: bool = True,
     ) -> ConnectorReport:
         connector = self.client.connector
         portal = connector.resolved_portal_url
@@ -361,6 +365,7 @@ class ConnectorLookup:
             FindingResult(finding_from_alert(alert, portal_url=portal), tuple(self.alert_hits[aid]))
             for aid, alert in self.alerts.items()
         )
+        searched = searched and (self.answered > 0 or not self.problems)
         return ConnectorReport(
             alias=connector.alias,
             portal_url=portal,
@@ -371,6 +376,7 @@ class ConnectorLookup:
             notes=tuple(self.notes),
             problems=tuple(self.problems),
             more_devices=max(0, len(self.machines) - len(devices)),
+            searched=searched,
         )
 
 

@@ -63,6 +63,12 @@ class ConnectorReport:
     notes: tuple[Note, ...] = ()
     problems: tuple[Problem, ...] = ()
     more_devices: int = 0  # found but not shown (bounded work per message)
+    searched: bool = True  # False: nothing could be asked (sign-in failed, every call failed)
+
+    @property
+    def partial(self) -> bool:
+        """Asked, but some of its lookups failed."""
+        return self.searched and bool(self.problems)
 
     def device_url(self, device_uid: str) -> str:
         uid, tenant = quote(device_uid, safe=""), quote(self.tenant_id, safe="")
@@ -90,6 +96,7 @@ class Report:
     dropped: int = 0  # indicators beyond the per-message cap
     deferred: int = 0  # indicators left out: MDE's call budget could not serve them in time
     demo: bool = False  # answered by the embedded simulator, not a real tenant
+    at: int | None = None  # when it was looked up (epoch ms): relative times count from it
 
     @property
     def found_anything(self) -> bool:
@@ -98,6 +105,14 @@ class Report:
     @property
     def problems(self) -> tuple[Problem, ...]:
         return tuple(p for c in self.connectors for p in c.problems)
+
+    @property
+    def not_searched(self) -> tuple[ConnectorReport, ...]:
+        return tuple(c for c in self.connectors if not c.searched)
+
+    @property
+    def searched_in_part(self) -> tuple[ConnectorReport, ...]:
+        return tuple(c for c in self.connectors if c.partial)
 
     @property
     def worth_posting(self) -> bool:

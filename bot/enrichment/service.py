@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -181,6 +182,7 @@ class EnrichmentService:
             dropped=extraction.dropped,
             deferred=deferred,
             demo=self.demo,
+            at=now_ms(),
         )
 
     async def device_report(self, key: str, *, tenants: Sequence[str] | None = None) -> Report:
@@ -189,7 +191,11 @@ class EnrichmentService:
         reports = await asyncio.gather(
             *(_isolated(c, lambda lookup: lookup.device(key)) for c in self.clients(tenants))
         )
-        return Report((), tuple(reports), demo=self.demo)
+        return Report((), tuple(reports), demo=self.demo, at=now_ms())
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 async def _isolated(
@@ -208,5 +214,9 @@ async def _isolated(
             client.alias, f"unexpected error (reference {reference})", UNEXPECTED_HINT
         )
         return ConnectorReport(
-            connector.alias, connector.resolved_portal_url, connector.tenant_id, problems=(problem,)
+            connector.alias,
+            connector.resolved_portal_url,
+            connector.tenant_id,
+            problems=(problem,),
+            searched=False,
         )

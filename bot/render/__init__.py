@@ -9,13 +9,15 @@ from bot.render.kit import Message
 from bot.render.messages import (
     busy_message,
     check_message,
-    device_details_message,
     error_message,
     help_message,
     nothing_to_look_up_message,
     private_file_message,
     progress_message,
     refusal_message,
+)
+from bot.render.report import (
+    device_details_message,
     report_message,
     summary_line,
     summary_message,

@@ -1,5 +1,10 @@
-"""PURE: one card per device, alert and file. All MDE and user text is escaped, every indicator
-defanged; the only links are the bot's own Defender portal URLs."""
+"""PURE: the pieces of an answer — a verdict line per indicator, two lines per device, one per
+alert, one card per file. All MDE and user text is escaped, every indicator defanged; the only
+links are the bot's own Defender portal URLs.
+
+Built for a phone: what a responder needs comes first, in words; the rest is one tap away
+(a device's menu: its alerts, its details, its OCSF events, the portal).
+"""
 
 from __future__ import annotations
 
@@ -7,21 +12,22 @@ from collections import Counter
 from collections.abc import Sequence
 
 from bot import ocsf
+from bot.english import plural
 from bot.enrichment.results import ConnectorReport, DeviceResult, FileResult
+from bot.enrichment.verdicts import Verdict
 from bot.indicators import HASH_TYPES, Indicator, defang
-from bot.mde.models import FileInfo
+from bot.mde.models import FileInfo, Signing
 from bot.render.kit import (
     Block,
-    actions,
-    button,
-    context,
-    fields,
+    link,
+    option,
+    overflow,
     safe_url,
     section,
     severity_emoji,
 )
-from bot.slack.buttons import ActionId, DeviceRef, encode
-from bot.slack.mrkdwn import code, date, escape
+from bot.slack.buttons import ActionId, DeviceChoice, encode
+from bot.slack.mrkdwn import ago, code, date, escape
 
 # MDE detection sources, in the words the Defender portal uses.
 DETECTION_SOURCES = {
@@ -37,6 +43,9 @@ DETECTION_SOURCES = {
     "mcas": "Defender for Cloud Apps",
     "threatexperts": "Threat Experts",
 }
+TAGS_SHOWN = 3
+SHORT_INDICATOR = 48  # characters of a URL or name in a one-line verdict
+UNSEEN_SHOWN = 10  # indicators named in one `not seen` line
 
 
 def top_severity(findings: Sequence[ocsf.DetectionFinding]) -> ocsf.SeverityId | None:
@@ -45,9 +54,9 @@ def top_severity(findings: Sequence[ocsf.DetectionFinding]) -> ocsf.SeverityId |
 
 
 def alert_counts(findings: Sequence[ocsf.DetectionFinding]) -> str:
-    """`2 High · 1 Low`, most severe first; `none` when there are none."""
+    """`2 High · 1 Low`, most severe first; `no alerts` when there are none."""
     if not findings:
-        return "none"
+        return "no alerts"
     counts = Counter(f.severity_id for f in findings)
     return " · ".join(f"{counts[s]} {ocsf.caption(s)}" for s in sorted(counts, reverse=True))
 
@@ -57,29 +66,20 @@ def device_label(device: ocsf.Device) -> str:
 
 
 def indicator_code(indicator: Indicator, *, short: bool = False) -> str:
-    """An indicator as inline code, defanged; `short` cuts hashes to 12 characters (the reader
-    pasted them, a prefix recognises them)."""
+    """An indicator as inline code, defanged; `short` cuts hashes to 8 characters and anything
+    else to SHORT_INDICATOR (the reader pasted them: the start recognises them)."""
     if short and indicator.type in HASH_TYPES:
-        return code(indicator.value[:12] + "…")
-    return code(defang(indicator.value, indicator.type))
+        return code(indicator.value[:8] + "…")
+    shown = defang(indicator.value, indicator.type)
+    if short and len(shown) > SHORT_INDICATOR:
+        shown = shown[: SHORT_INDICATOR - 1] + "…"
+    return code(shown)
 
 
 def matched_text(matched: Sequence[Indicator]) -> str:
-    return ", ".join(indicator_code(i, short=True) for i in matched[:5]) + (
-        f" +{len(matched) - 5}" if len(matched) > 5 else ""
+    return ", ".join(indicator_code(i, short=True) for i in matched[:3]) + (
+        f" +{len(matched) - 3}" if len(matched) > 3 else ""
     )
-
-
-def _os(device: ocsf.Device) -> str:
-    if device.os is None:
-        return "—"
-    parts = [device.os.name, device.os.version, f"({device.os.build})" if device.os.build else None]
-    return escape(" ".join(p for p in parts if p))
-
-
-def _unmapped(device: ocsf.Device, key: str) -> str:
-    value = (device.unmapped or {}).get(key)
-    return escape(str(value)) if value not in (None, "") else "—"
 
 
 def device_groups(device: ocsf.Device) -> tuple[list[str], list[str]]:
@@ -90,70 +90,120 @@ def device_groups(device: ocsf.Device) -> tuple[list[str], list[str]]:
     return groups, tags
 
 
-def _device_ref(connector: ConnectorReport, device: ocsf.Device) -> str | None:
+# ---------------------------------------------------------------------- verdicts
+
+
+def verdict_line(verdict: Verdict, *, now: int | None) -> str:
+    """`` `10[.]8[.]0[.]25` → ws-eng-027 now · 3 devices earlier · 🔴 2 High``: what MDE says
+    of one indicator, in the form it was pasted (defanged)."""
+    head = f"{indicator_code(verdict.indicator, short=True)} →"
+    if not verdict.found:
+        return f"{head} {escape(unseen_said(verdict))}"
+    parts = [_devices_said(verdict, now)]
+    if verdict.threat:
+        parts.insert(0, f"*{escape(verdict.threat)}*")
+    if verdict.alerts:
+        worst = severity_emoji(verdict.worst)
+        parts.append(f"{worst} {plural(verdict.alerts, 'alert')}")
+    return f"{head} " + " · ".join(p for p in parts if p)
+
+
+def unseen_said(verdict: Verdict) -> str:
+    """What a verdict that found nothing says: why, or where it was looked for."""
+    return verdict.note or f"not seen in {', '.join(verdict.searched) or 'any tenant'}"
+
+
+def unseen_line(indicators: Sequence[Indicator], said: str) -> str:
+    """Several indicators MDE says the same of (`not seen in contoso, fabrikam`): one line."""
+    shown = ", ".join(indicator_code(i, short=True) for i in indicators[:UNSEEN_SHOWN])
+    more = f" +{len(indicators) - UNSEEN_SHOWN}" if len(indicators) > UNSEEN_SHOWN else ""
+    return f"{shown}{more} → {escape(said)}"
+
+
+def _devices_said(verdict: Verdict, now: int | None) -> str:
+    devices = verdict.devices
+    if not devices:
+        return ""
+    current = [d for d in devices if d.current]
+    earlier = len(devices) - len(current)
+    if earlier:  # a shared IP: who holds it now, and how many did before
+        return f"{escape(current[0].name)} now · {plural(earlier, 'device')} earlier"
+    if len(devices) == 1:
+        seen = ago(devices[0].last_seen, now)
+        return escape(devices[0].name) + (f" · seen {seen}" if seen else "")
+    return plural(len(devices), "device")
+
+
+# ---------------------------------------------------------------------- devices
+
+
+def device_menu(
+    connector: ConnectorReport, device: ocsf.Device, *, alerts: int | None
+) -> Block | None:
+    """One overflow menu instead of a row of buttons: its alerts, its details, its OCSF
+    events, the portal."""
     if not device.uid:
         return None
     try:
-        return encode(DeviceRef(c=connector.alias, d=device.uid))
-    except ValueError:  # not an MDE device id: no buttons to drill down with
+        choices = {
+            action: encode(DeviceChoice(a=action, c=connector.alias, d=device.uid))
+            for action in (ActionId.DEVICE_ALERTS, ActionId.DEVICE_DETAILS, ActionId.DEVICE_OCSF)
+        }
+    except ValueError:  # not an MDE device id: nothing to drill down with
         return None
+    options = [
+        option(
+            "Alerts" if alerts is None else f"Alerts ({alerts})", choices[ActionId.DEVICE_ALERTS]
+        ),
+        option("Device details", choices[ActionId.DEVICE_DETAILS]),
+        option("OCSF JSON", choices[ActionId.DEVICE_OCSF]),
+    ]
+    if safe_url(url := connector.device_url(device.uid)):
+        portal = encode(DeviceChoice(a=ActionId.OPEN_PORTAL, c=connector.alias, d=device.uid))
+        options.append(option("Open in Defender", portal, url=url))
+    return overflow(ActionId.DEVICE_MENU, options)
 
 
-def device_buttons(
-    connector: ConnectorReport, device: ocsf.Device, *, alerts: int | None
-) -> Block | None:
-    elements: list[Block] = []
-    value = _device_ref(connector, device)
-    if value is not None:
-        label = "Alerts" if alerts is None else f"Alerts ({alerts})"
-        elements += [
-            button(label, action_id=ActionId.DEVICE_ALERTS, value=value),
-            button("Device details", action_id=ActionId.DEVICE_DETAILS, value=value),
-            button("OCSF JSON", action_id=ActionId.DEVICE_OCSF, value=value),
-        ]
-    if device.uid and safe_url(url := connector.device_url(device.uid)):
-        elements.append(button("Open in Defender", action_id=ActionId.OPEN_PORTAL, url=url))
-    return actions(elements) if elements else None
+def device_state(device: ocsf.Device) -> list[str]:
+    """What a responder must know at a glance: health when not Active, excluded, merged."""
+    unmapped = device.unmapped or {}
+    states = []
+    health = str(unmapped.get("healthStatus") or "")
+    if health and health.lower() != "active":
+        states.append(f"⚠️ {escape(health)}")
+    if unmapped.get("isExcluded"):
+        reason = unmapped.get("exclusionReason")
+        states.append("excluded" + (f" ({escape(str(reason))})" if reason else ""))
+    if merged := unmapped.get("mergedIntoMachineId"):
+        states.append(f"merged into {code(str(merged)[:8] + '…')}")
+    return states
 
 
-def device_card(result: DeviceResult, connector: ConnectorReport) -> list[Block]:
+def device_card(result: DeviceResult, connector: ConnectorReport, *, now: int | None) -> Block:
+    """Two lines: the worst severity, the name, the tenant and the alerts; then when it was
+    last seen, its state, the tags that matter and what matched it. The rest is in its menu."""
     device = result.device
     top = top_severity(result.findings)
-    title = f"{severity_emoji(top)} *{escape(device_label(device))}* · {escape(connector.alias)}"
-    alerts = alert_counts(result.findings) if result.alerts_known else "not fetched"
-    blocks = [
-        section(f"{title}\n*Alerts:* {alerts}"),
-        fields(
-            [
-                ("OS", _os(device)),
-                ("Health", _unmapped(device, "healthStatus")),
-                ("Risk", escape(device.risk_level or "—")),
-                ("Exposure", _unmapped(device, "exposureLevel")),
-                ("Last seen", date(device.last_seen_time)),
-                ("IP", code(defang(device.ip)) if device.ip else "—"),
-            ]
-        ),
-    ]
-    notes = [code(device.hostname) if device.hostname else ""]
+    alerts = alert_counts(result.findings) if result.alerts_known else "alerts not fetched"
+    first = (
+        f"{severity_emoji(top)} *{escape(device_label(device))}* · {escape(connector.alias)}"
+        f" · {alerts}"
+    )
+    second = []
+    if seen := ago(device.last_seen_time, now):
+        second.append(f"seen {seen}")
+    second += device_state(device)
     if tags := device_groups(device)[1]:
-        notes.append("tags " + ", ".join(escape(t) for t in tags[:6]))
+        second.append("🏷️ " + ", ".join(escape(t) for t in tags[:TAGS_SHOWN]))
     if result.matched:
         how = "name starts with" if result.loose else "matched"
-        notes.append(f"{how} {matched_text(result.matched)}")
-    blocks.append(context(notes))
+        second.append(f"{how} {matched_text(result.matched)}")
     count = len(result.findings) if result.alerts_known else None
-    if (buttons := device_buttons(connector, device, alerts=count)) is not None:
-        blocks.append(buttons)
-    return blocks
+    menu = device_menu(connector, device, alerts=count)
+    return section(f"{first}\n{' · '.join(second)}", accessory=menu)
 
 
-def _mitre(finding: ocsf.DetectionFinding) -> str:
-    ids: list[str] = []
-    for attack in finding.finding_info.attacks or ():
-        technique = attack.sub_technique or attack.technique
-        if technique is not None and technique.uid:
-            ids.append(technique.uid)
-    return ", ".join(escape(i) for i in dict.fromkeys(ids))
+# ---------------------------------------------------------------------- alerts
 
 
 def _source(finding: ocsf.DetectionFinding) -> str:
@@ -162,52 +212,79 @@ def _source(finding: ocsf.DetectionFinding) -> str:
     return escape(DETECTION_SOURCES.get(raw.lower(), raw))
 
 
-def finding_card(finding: ocsf.DetectionFinding, *, matched: Sequence[Indicator] = ()) -> Block:
+def alert_line(finding: ocsf.DetectionFinding, *, matched: Sequence[Indicator] = ()) -> str:
+    """One line: severity, the title (a link to the alert in Defender), the device, when (a
+    date each reader sees in their own time zone: "Yesterday 22:14"), and what matched it."""
     info = finding.finding_info
-    severity = finding.severity or ocsf.caption(finding.severity_id)
-    title = escape(info.title or "Untitled alert")
+    title = info.title or "Untitled alert"
+    shown = link(info.src_url, title) if info.src_url and safe_url(info.src_url) else escape(title)
+    parts = [f"{severity_emoji(finding.severity_id)} {shown}"]
+    if finding.device is not None:
+        parts.append(escape(device_label(finding.device)))
+    if when := info.last_seen_time or info.first_seen_time or finding.time:
+        parts.append(date(when))
+    if finding.status_id == ocsf.StatusId.RESOLVED:
+        parts.append("resolved")
+    if matched:
+        parts.append(f"matched {matched_text(matched)}")
+    return " · ".join(parts)
+
+
+def alert_details(finding: ocsf.DetectionFinding) -> str:
+    """What an expanded alert adds: its category, source and MITRE techniques."""
+    info = finding.finding_info
+    ids: list[str] = []
+    for attack in info.attacks or ():
+        technique = attack.sub_technique or attack.technique
+        if technique is not None and technique.uid:
+            ids.append(technique.uid)
     facts = [
-        escape(severity),
-        escape(finding.status or ""),
         escape(", ".join(info.types or ())),
         _source(finding),
-        _mitre(finding),
+        ", ".join(escape(i) for i in dict.fromkeys(ids)),
     ]
-    where = []
-    if finding.device is not None:
-        where.append(escape(device_label(finding.device)))
-    where.append(f"first {date(info.first_seen_time)}")
-    if info.last_seen_time and info.last_seen_time != info.first_seen_time:
-        where.append(f"last {date(info.last_seen_time)}")
-    lines = [
-        f"{severity_emoji(finding.severity_id)} *{title}*",
-        " · ".join(f for f in facts if f),
-        " · ".join(where),
-    ]
-    if matched:
-        lines.append(f"matched {matched_text(matched)}")
-    accessory = None
-    if info.src_url and safe_url(info.src_url):
-        accessory = button("Open", action_id=ActionId.OPEN_PORTAL, url=info.src_url)
-    return section("\n".join(lines), accessory=accessory)
+    return " · ".join(f for f in facts if f)
 
 
-def file_card(result: FileResult) -> Block:
-    info: FileInfo = result.info
-    digest = info.sha256 or info.sha1 or ""
-    verdict = info.determination_value or info.determination_type
+# ---------------------------------------------------------------------- files
+
+
+def signing_said(info: FileInfo) -> str:
+    signer = escape(info.signer or info.issuer or "")
+    by = f" by {signer}" if signer else ""
+    said = {
+        Signing.VALID: f"signed{by}",
+        Signing.SIGNED: f"signed{by}",
+        Signing.INVALID_CERTIFICATE: f"signed{by}, invalid certificate",
+        Signing.UNSIGNED: "unsigned",
+        Signing.UNKNOWN: "",
+    }
+    return said[info.signing]
+
+
+def file_card(results: Sequence[tuple[str, FileResult, int, int]]) -> Block:
+    """One card per file, whichever tenants know it: the hash as pasted, MDE's verdict, its
+    signature, and per tenant the devices and alerts it was seen with. `results`: (tenant,
+    result, devices, alerts) for each tenant that knows the file."""
+    _, first, _, _ = results[0]
+    info = first.info
+    pasted = next((i for i in first.matched if i.type in HASH_TYPES), None)
+    digest = pasted.value if pasted else (info.sha256 or info.sha1 or "")
+    verdict = info.determination_value or info.determination_type or ""
     facts = []
-    if verdict and verdict.lower() not in {"unknown", "none"}:
+    if verdict and verdict.strip().lower() not in {"unknown", "none", "null"}:
         facts.append(f"*{escape(verdict)}*")
-    if info.signer:
-        trust = "" if info.is_valid_certificate else " (certificate not valid)"
-        facts.append(f"signed by {escape(info.signer)}{trust}")
-    elif info.is_pe_file:
-        facts.append("unsigned")
+    if said := signing_said(info):
+        facts.append(said)
     if info.global_prevalence is not None:
-        facts.append(f"seen on {info.global_prevalence:,} devices worldwide")
-    lines = [f"📄 *File* {code(digest)}", " · ".join(facts) or "no verdict from Microsoft"]
+        facts.append(f"{info.global_prevalence:,} devices worldwide")
+    tenants = [
+        f"{escape(tenant)}: {plural(devices, 'device')}, {plural(alerts, 'alert')}"
+        for tenant, _, devices, alerts in results
+    ]
+    lines = [f"📄 {code(digest)}", " · ".join(facts) or "no verdict from Microsoft"]
     if info.file_product_name or info.file_publisher:
         product = " — ".join(p for p in (info.file_product_name, info.file_publisher) if p)
         lines.append(escape(product))
+    lines.append(" · ".join(tenants))
     return section("\n".join(lines))

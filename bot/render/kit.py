@@ -25,6 +25,9 @@ MAX_CONTEXT_ELEMENTS = 10
 MAX_BUTTON_TEXT = 75
 MAX_ACTIONS = 25
 MAX_BUTTON_URL = 3000
+MAX_OPTION_TEXT = 75
+MAX_OPTION_VALUE = 150
+MAX_OVERFLOW_OPTIONS = 5
 MAX_NOTIFICATION_TEXT = 300  # far below Slack's 40,000: it is one line on a lock screen
 # The whole message: Slack refuses one whose blocks hold more than about 13,000 characters of
 # text in all (`msg_blocks_too_long`), each block within its own limits; and the bot keeps the
@@ -116,6 +119,25 @@ def button(
     if url is not None:
         element["url"] = url
     return element
+
+
+def option(label: str, value: str, *, url: str | None = None) -> Block:
+    """An option of a menu; `url` opens a link (an overflow menu's options may). A value is a
+    payload the bot parses back, so one that does not fit is a bug, never cut."""
+    if len(value) > MAX_OPTION_VALUE:
+        raise ValueError(f"an option's value is limited to {MAX_OPTION_VALUE} characters")
+    item: Block = {
+        "text": {"type": "plain_text", "text": clip(label, MAX_OPTION_TEXT), "emoji": True},
+        "value": value,
+    }
+    if url is not None:
+        item["url"] = url
+    return item
+
+
+def overflow(action_id: str, options: list[Block]) -> Block:
+    """A `⋯` menu: one accessory instead of a row of buttons (2 to 5 options)."""
+    return {"type": "overflow", "action_id": action_id, "options": options[:MAX_OVERFLOW_OPTIONS]}
 
 
 def actions(elements: list[Block]) -> Block:

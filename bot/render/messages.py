@@ -1,215 +1,22 @@
-"""PURE: whole messages. The summary line comes first and is also the notification text; long
-lists are collapsed behind "Show all N alerts"."""
+"""PURE: the small messages: test connection, help, progress, refusals and errors. A lookup's
+answer is `bot.render.report`."""
 
 from __future__ import annotations
 
-from bot import ocsf
 from bot.english import plural
 from bot.enrichment.commands import HELP
-from bot.enrichment.results import CheckReport, ConnectorCheck, ConnectorReport, Report
-from bot.indicators import defang
-from bot.render.cards import (
-    alert_counts,
-    device_buttons,
-    device_card,
-    device_groups,
-    device_label,
-    file_card,
-    finding_card,
-    indicator_code,
-    top_severity,
-)
+from bot.enrichment.results import CheckReport, ConnectorCheck
 from bot.render.kit import (
     WARNING,
     Block,
     Message,
-    actions,
-    button,
     context,
     divider,
-    fields,
     fit,
-    link,
     notification,
-    safe_url,
     section,
-    severity_emoji,
 )
-from bot.slack.buttons import ActionId, ReportRef, encode
-from bot.slack.mrkdwn import code, date, escape
-
-MAX_DEVICE_CARDS = 5
-COLLAPSED_FINDINGS = 3
-EXPANDED_FINDINGS = 20
-
-
-def _ranked(report: Report) -> list[tuple[ConnectorReport, ocsf.DetectionFinding]]:
-    """Every distinct alert of the report, most severe and most recent first."""
-    pairs = [(c, f) for c in report.connectors for f in c.all_findings()]
-    return sorted(pairs, key=lambda p: (p[1].severity_id, p[1].time), reverse=True)
-
-
-def summary_line(report: Report) -> str:
-    """One plain line: the first thing read, and the push notification."""
-    devices = [d for c in report.connectors for d in c.devices]
-    device_count = len(devices) + sum(c.more_devices for c in report.connectors)
-    findings = [f for _, f in _ranked(report)]
-    aliases = ", ".join(c.alias for c in report.connectors if c.found_anything)
-    if not report.found_anything:
-        if report.problems:
-            first = report.problems[0]
-            return f"{WARNING} {first.connector}: {first.message}"
-        count = plural(len(report.indicators), "indicator")
-        return f"{severity_emoji(None)} MDE knows none of {count}"
-    top = top_severity(findings)
-    if top is None:
-        alerts = "no alerts"
-    else:
-        n = sum(1 for f in findings if f.severity_id == top)
-        alerts = f"{n} {ocsf.caption(top)} {'alert' if n == 1 else 'alerts'}"
-    if device_count == 1:
-        where = device_label(devices[0].device)
-    elif device_count:
-        where = plural(device_count, "device")
-    elif len(report.indicators) == 1:
-        where = defang(report.indicators[0].value, report.indicators[0].type)
-    else:
-        where = plural(len(report.indicators), "indicator")
-    return f"{severity_emoji(top)} {alerts} · {where} · {aliases}"
-
-
-def _footer(report: Report) -> Block:
-    parts = []
-    if report.indicators:
-        parts.append(f"{plural(len(report.indicators), 'indicator')} looked up")
-    if report.dropped:
-        parts.append(f"{report.dropped} more not looked up (per-message limit)")
-    if report.deferred:
-        parts.append(
-            f"{report.deferred} more not looked up: MDE's call budget is booked for now"
-            " (ask about them again later)"
-        )
-    parts.append(plural(len(report.connectors), "tenant"))
-    if report.demo:
-        parts.append("demo data from the embedded MDE simulator")
-    return context(parts)
-
-
-def _notes(connector: ConnectorReport, *, name_tenant: bool) -> list[Block]:
-    blocks = []
-    for problem in connector.problems:
-        hint = f"\n{escape(problem.hint)}" if problem.hint else ""
-        blocks.append(
-            section(f"{WARNING} *{escape(problem.connector)}*: {escape(problem.message)}{hint}")
-        )
-    where = f" ({escape(connector.alias)})" if name_tenant else ""
-    notes = [f"💡 {indicator_code(n.indicator)}{where} {escape(n.text)}" for n in connector.notes]
-    if notes:
-        blocks.append(context(notes[:5]))
-    return blocks
-
-
-def report_message(
-    report: Report, *, report_id: str | None = None, expand: bool = False
-) -> Message:
-    summary = summary_line(report)
-    blocks: list[Block] = [section(f"*{escape(summary)}*"), _footer(report)]
-    devices = [(c, d) for c in report.connectors for d in c.devices]
-    for connector, result in devices[:MAX_DEVICE_CARDS]:
-        blocks += [divider(), *device_card(result, connector)]
-    hidden = len(devices[MAX_DEVICE_CARDS:]) + sum(c.more_devices for c in report.connectors)
-    if hidden:
-        blocks.append(context([f"+{plural(hidden, 'more device')}: open them in Defender"]))
-    ranked = _ranked(report)
-    limit = EXPANDED_FINDINGS if expand else COLLAPSED_FINDINGS
-    if ranked:
-        blocks.append(divider())
-    hits = {r.finding.finding_info.uid: r.matched for c in report.connectors for r in c.findings}
-    for _, finding in ranked[:limit]:
-        blocks.append(finding_card(finding, matched=hits.get(finding.finding_info.uid, ())))
-    if len(ranked) > limit:
-        if report_id is not None and not expand:
-            value = encode(ReportRef(r=report_id))
-            label = f"Show all {len(ranked)} alerts"
-            blocks.append(actions([button(label, action_id=ActionId.SHOW_ALL, value=value)]))
-        else:
-            blocks.append(
-                context([f"+{len(ranked) - limit} more alerts: open the devices in Defender"])
-            )
-    for connector in report.connectors:
-        if connector.files:
-            blocks += [file_card(f) for f in connector.files[:3]]
-        blocks += _notes(connector, name_tenant=len(report.connectors) > 1)
-    overflow = context(["More than fits in one message: open the devices in Defender"])
-    return Message(notification(summary), fit(blocks, overflow), summary_message(report))
-
-
-MAX_SUMMARY_LINKS = 10
-
-
-def summary_message(report: Report) -> Message:
-    """The smallest useful answer, posted when Slack refuses the full one: the summary line,
-    a Defender link per device, and a word on why."""
-    lines = [f"*{escape(summary_line(report))}*"]
-    for connector in report.connectors:
-        for result in connector.devices:
-            uid = result.device.uid
-            if uid and safe_url(url := connector.device_url(uid)):
-                label = f"{device_label(result.device)} · {connector.alias}"
-                lines.append(link(url, label))
-    lines = lines[: MAX_SUMMARY_LINKS + 1]
-    lines.append("_The full answer was too large for Slack to show: open the devices in Defender._")
-    return Message(notification(summary_line(report)), [section("\n".join(lines))])
-
-
-def device_details_message(report: Report) -> Message:
-    """Everything MDE says about the device(s), one card each."""
-    blocks: list[Block] = []
-    devices = [(c, d) for c in report.connectors for d in c.devices]
-    for connector, result in devices[:MAX_DEVICE_CARDS]:
-        device = result.device
-        unmapped = device.unmapped or {}
-        ips = [
-            f"{code(defang(n.ip))}" + (f" ({escape(n.mac)})" if n.mac else "")
-            for n in device.network_interfaces or ()
-            if n.ip
-        ]
-        agent = next(iter(device.agent_list or ()), None)
-        groups, tags = device_groups(device)
-        pairs = [
-            ("Device id", code(device.uid or "—")),
-            ("Host name", code(device.hostname or "—")),
-            ("Onboarding", escape(str(unmapped.get("onboardingStatus", "—")))),
-            ("Antivirus", escape(str(unmapped.get("defenderAvStatus", "—")))),
-            ("Sensor", escape(agent.version or "—") if agent else "—"),
-            ("Device group", escape(", ".join(groups) or "—")),
-            ("First seen", date(device.first_seen_time)),
-            (
-                "Public IP",
-                code(defang(str(unmapped["lastExternalIpAddress"])))
-                if unmapped.get("lastExternalIpAddress")
-                else "—",
-            ),
-            ("Tags", escape(", ".join(tags) or "—")),
-            ("IPs", ", ".join(ips[:4]) or "—"),
-        ]
-        blocks += [divider(), *device_card(result, connector)[:2], fields(pairs)]
-        if (buttons := device_buttons(connector, device, alerts=len(result.findings))) is not None:
-            blocks.append(buttons)
-    for connector in report.connectors:
-        blocks += _notes(connector, name_tenant=len(report.connectors) > 1)
-    if not devices:
-        summary = "No such device in MDE"
-        blocks.insert(0, section(f"*{summary}*"))
-    else:
-        first_connector, first = devices[0]
-        summary = (
-            f"{device_label(first.device)} · {first_connector.alias} · alerts "
-            f"{alert_counts(first.findings)}"
-        )
-        blocks.insert(0, section(f"*{escape(summary)}*"))
-    overflow = context(["More than fits in one message"])
-    return Message(notification(summary), fit(blocks, overflow), summary_message(report))
+from bot.slack.mrkdwn import code, escape
 
 
 def _step(ok: bool | None) -> str:

@@ -1,7 +1,7 @@
 """PURE: Block Kit → readable terminal text, for the demo and `mde-bot enrich --format text`.
 
 Renders what a person would see: links as `label <url>`, dates as their fallback text, Slack's
-escapes undone, buttons as `[label]`.
+escapes undone, buttons as `[label]`, a menu as `[⋯]`.
 """
 
 from __future__ import annotations
@@ -40,7 +40,10 @@ def blocks_to_text(blocks: Iterable[Mapping[str, Any]], *, indent: str = "  ") -
             if text := _text(block.get("text")):
                 text_lines = text.splitlines()
                 if accessory := block.get("accessory"):
-                    text_lines[0] += f"  [{_text(accessory.get('text'))}]"
+                    label = (
+                        "⋯" if accessory.get("type") == "overflow" else _text(accessory.get("text"))
+                    )
+                    text_lines[0] += f"  [{label}]"
                 lines.extend(indent + line for line in text_lines)
             for field in block.get("fields", []):
                 label, _, value = _text(field).partition("\n")

@@ -17,11 +17,12 @@ from bot.errors import InputError
 
 
 class ActionId(StrEnum):
+    DEVICE_MENU = "mde_device_menu"  # a device card's overflow menu: the choices below
     DEVICE_ALERTS = "mde_device_alerts"
     DEVICE_DETAILS = "mde_device_details"
     DEVICE_OCSF = "mde_device_ocsf"
     SHOW_ALL = "mde_show_all"
-    OPEN_PORTAL = "mde_open_portal"  # a link button: Slack still reports the click
+    OPEN_PORTAL = "mde_open_portal"  # a link: Slack still reports the click
 
 
 class _Payload(BaseModel):
@@ -31,6 +32,12 @@ class _Payload(BaseModel):
 class DeviceRef(_Payload):
     c: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")  # connector alias
     d: str = Field(pattern=r"^[0-9a-f]{40}$")  # MDE device id
+
+
+class DeviceChoice(DeviceRef):
+    """An option of a device card's menu: what to show (`a`), for which device."""
+
+    a: ActionId
 
 
 class ReportRef(_Payload):

@@ -36,3 +36,15 @@ def date(epoch_ms: int | None, *, style: str = "{date_short_pretty} {time}") -> 
     seconds = epoch_ms // 1000
     fallback = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"<!date^{seconds}^{style}|{fallback}>"
+
+
+def ago(epoch_ms: int | None, now_ms: int | None) -> str:
+    """How long ago, as a phone has room for: `just now`, `5 min ago`, `3 h ago`, `2 d ago`,
+    `5 wk ago`; empty when either time is unknown."""
+    if epoch_ms is None or now_ms is None:
+        return ""
+    seconds = max(0, (now_ms - epoch_ms) // 1000)
+    for unit, size in (("wk", 7 * 86400), ("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit} ago"
+    return "just now"

@@ -94,8 +94,10 @@ def acting_user(body: Mapping[str, Any]) -> str | None:
 
 
 def action_value(body: Mapping[str, Any]) -> str:
-    actions = body.get("actions") or [{}]
-    return str(actions[0].get("value", ""))
+    """A button's value, or the value of the option chosen in a menu."""
+    action = (body.get("actions") or [{}])[0]
+    chosen = action.get("selected_option") or {}
+    return str(action.get("value") or chosen.get("value") or "")
 
 
 def clicker(body: Mapping[str, Any]) -> str | None:
