@@ -33,7 +33,7 @@ from bot.demo.simulator.api import CTX, MACHINE_READ, BadInput, Ctx, Endpoint, H
 from bot.demo.simulator.data import Row
 from bot.demo.simulator.files import find_profile
 from bot.demo.simulator.lifecycle import Action, ActionBook, Kind
-from bot.demo.simulator.machines import find_machine
+from bot.demo.simulator.machines import target_machine
 
 # Filterable properties of machine actions, as documented.
 ACTION_FIELDS = frozenset(["id", "status", "machineId", "type", "requestor", "creationDateTimeUtc"])
@@ -71,11 +71,7 @@ async def _act(
     default_scope: str | None = None,
 ) -> web.Response:
     """One of the actions that take a Comment and at most a scope."""
-    ctx = request[CTX]
-    key = request.match_info["id"]
-    machine = find_machine(ctx.tenant, key)
-    if machine is None:
-        return api.not_found("Machine", key)
+    ctx, machine = target_machine(request)
     allowed = ("Comment", scope_field) if scope_field else ("Comment",)
     body = await api.json_body(request, allowed)
     api.text_field(body, "Comment")
@@ -111,11 +107,7 @@ def _signed_by_microsoft(profile: Row | None) -> bool:
 async def quarantine_file(request: web.Request) -> web.Response:
     """Stop and quarantine a file by SHA-1. The action fails on the device when the file is
     signed by Microsoft or Defender Antivirus is disabled there (the documented conditions)."""
-    ctx = request[CTX]
-    key = request.match_info["id"]
-    machine = find_machine(ctx.tenant, key)
-    if machine is None:
-        return api.not_found("Machine", key)
+    ctx, machine = target_machine(request)
     body = await api.json_body(request, ("Comment", "Sha1"))
     api.text_field(body, "Comment")
     sha1 = api.file_hash(str(api.text_field(body, "Sha1")), sha1_only=True)
@@ -147,7 +139,8 @@ def all_rows(ctx: Ctx) -> list[Row]:
     return [*ctx.book.rows(ctx.tenant.tenant_id), *ctx.tenant.machine_actions]
 
 
-def _find_row(ctx: Ctx, key: str) -> Row | None:
+def find_action(ctx: Ctx, key: str) -> Row | None:
+    """A machine action as it is now: a live one, else a seeded one."""
     action = ctx.book.find(ctx.tenant.tenant_id, key)
     if action is not None:
         return action.row(ctx.now())
@@ -160,24 +153,16 @@ async def machine_actions(request: web.Request) -> web.Response:
 
 
 async def machine_action(request: web.Request) -> web.Response:
-    ctx = request[CTX]
-    key = request.match_info["id"]
-    row = _find_row(ctx, key)
-    if row is None:
-        return api.not_found("MachineAction", key)
+    ctx, row = api.target(request, "MachineAction", find_action)
     return api.entity(ctx, row, "MachineActions")
 
 
 async def cancel(request: web.Request) -> web.Response:
     """Cancel a Pending or InProgress action (200 with it); a finished one is 400."""
-    ctx = request[CTX]
-    key = request.match_info["id"]
-    row = _find_row(ctx, key)
-    if row is None:
-        return api.not_found("MachineAction", key)
+    ctx, row = api.target(request, "MachineAction", find_action)
     body = await api.json_body(request, ("Comment",))
     comment = str(api.text_field(body, "Comment"))
-    action = ctx.book.find(ctx.tenant.tenant_id, key)
+    action = ctx.book.find(ctx.tenant.tenant_id, str(row["id"]))
     if action is None or not ctx.book.cancel(action, ctx.app_id, comment):
         raise BadInput(
             "BadRequest",
@@ -188,11 +173,9 @@ async def cancel(request: web.Request) -> web.Response:
 
 async def package_uri(request: web.Request) -> web.Response:
     """A short-lived download link for a collection that Succeeded; 404 before (as MDE)."""
-    ctx = request[CTX]
-    key = request.match_info["id"]
-    row = _find_row(ctx, key)
-    if row is None or row["type"] != lifecycle.COLLECT.type or row["status"] != "Succeeded":
-        return api.not_found("Investigation package of machine action", key)
+    ctx, row = api.target(request, "MachineAction", find_action)
+    if row["type"] != lifecycle.COLLECT.type or row["status"] != "Succeeded":
+        return api.not_found("Investigation package of machine action", str(row["id"]))
     token = ctx.book.issue_package(str(row["id"]), str(row.get("computerDnsName") or ""))
     link = f"{ctx.base_url}{PACKAGE_PATH}?token={token}"
     value = f'"{link}"' if ctx.book.knobs.quote_package_uri else link

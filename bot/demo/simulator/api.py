@@ -109,6 +109,27 @@ class BadInput(Exception):
         self.message = message
 
 
+class NotFound(Exception):
+    """What the request names does not exist: answered 404 ResourceNotFound."""
+
+    def __init__(self, kind: str, key: str) -> None:
+        super().__init__(f"{kind} {key} was not found")
+        self.kind = kind
+        self.key = key
+
+
+def target(
+    request: web.Request, kind: str, find: Callable[[Ctx, str], Row | None]
+) -> tuple[Ctx, Row]:
+    """The context and the `{id}` the request names, found with `find`, else NotFound."""
+    ctx = request[CTX]
+    key = request.match_info["id"]
+    found = find(ctx, key)
+    if found is None:
+        raise NotFound(kind, key)
+    return ctx, found
+
+
 # ---------------------------------------------------------------------------------- responses
 
 

@@ -39,6 +39,11 @@ def find_machine(tenant: Tenant, key: str) -> Row | None:
     )
 
 
+def target_machine(request: web.Request) -> tuple[api.Ctx, Row]:
+    """The device `{id}` names (an id or a computer name), else 404."""
+    return api.target(request, "Machine", lambda ctx, key: find_machine(ctx.tenant, key))
+
+
 def parse_call(text: str) -> dict[str, str]:
     """`ip='10.1.2.3',timestamp=2019-09-22T08:44:05Z` → {"ip": ..., "timestamp": ...}."""
     args: dict[str, str] = {}
@@ -94,11 +99,7 @@ async def machines_count(request: web.Request) -> web.Response:
 
 
 async def machine(request: web.Request) -> web.Response:
-    ctx = request[CTX]
-    key = request.match_info["id"]
-    found = find_machine(ctx.tenant, key)
-    if found is None:
-        return api.not_found("Machine", key)
+    ctx, found = target_machine(request)
     return api.entity(ctx, found, "Machines")
 
 
@@ -132,11 +133,7 @@ MAX_TAG_LENGTH = 200  # our bound: MDE documents none
 async def machine_tags(request: web.Request) -> web.Response:
     """`{"Value": tag, "Action": "Add"|"Remove"}`: 200 with the machine as it now is. Adding a
     tag it has, or removing one it has not, changes nothing (tags compare case-insensitively)."""
-    ctx = request[CTX]
-    key = request.match_info["id"]
-    found = find_machine(ctx.tenant, key)
-    if found is None:
-        return api.not_found("Machine", key)
+    ctx, found = target_machine(request)
     body = await api.json_body(request, ("Value", "Action"))
     tag = str(api.text_field(body, "Value")).strip()
     action = api.choice_field(body, "Action", ("Add", "Remove"))

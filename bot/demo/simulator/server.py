@@ -11,7 +11,8 @@ Every API call goes through one middleware, in this order:
     count (calls[name], calls["*"]) → latency → observe the rate window (peaks)
     → 429 storm / forced or random fault → 401 bad token → 403 DisabledFeature (no licence)
     → 403 Forbidden (missing role) → 429 own rate limit, then the endpoint's own limits
-    (Retry-After) → the handler (→ 400 with MDE's code for malformed input)
+    (Retry-After) → the handler (→ 400 with MDE's code for malformed input, 404 for what is
+    not there)
     [→ an `applied` fault answers only now, after the handler has taken effect]
 
 Everything a test or a benchmark steers is on `Simulator`: registered apps (`AppRegistration`),
@@ -50,7 +51,7 @@ from bot.demo.simulator import (
     machines,
     network,
 )
-from bot.demo.simulator.api import CTX, BadInput, Ctx, Endpoint, Handler
+from bot.demo.simulator.api import CTX, BadInput, Ctx, Endpoint, Handler, NotFound
 from bot.demo.simulator.knobs import (
     ALL_READ_ROLES,
     DEMO_ROLES,
@@ -360,6 +361,8 @@ class Simulator:
             return await handler(request)
         except BadInput as exc:
             return api.error(400, exc.code, exc.message)
+        except NotFound as exc:
+            return api.not_found(exc.kind, exc.key)
         except ODataError as exc:
             return api.error(400, "ODataError", str(exc))
 
