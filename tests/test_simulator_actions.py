@@ -671,6 +671,11 @@ async def test_an_applied_hang_creates_the_action_and_never_answers_in_time(api:
     assert retried.code == "ActiveRequestAlreadyExists"
 
 
+def test_a_fault_for_an_endpoint_that_does_not_exist_is_refused_at_once() -> None:
+    with pytest.raises(ValueError, match="isolation"):
+        Simulator().force(Fault(503, endpoint="isolation"))
+
+
 async def test_a_plain_fault_on_an_action_creates_nothing(api: Api) -> None:
     api.sim.force(Fault(503, endpoint="isolate"))
 

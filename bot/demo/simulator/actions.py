@@ -58,6 +58,11 @@ def _refuse_unsupported(kind: Kind, machine: Row, scope: str | None) -> None:
         raise BadInput("OsPlatformNotSupported", f"{what} is not supported on {platform}")
 
 
+def _refuse_running(ctx: Ctx, machine: Row, kind: Kind, **same: Any) -> None:
+    if ctx.book.running(ctx.tenant.tenant_id, str(machine["id"]), kind.group, **same):
+        raise BadInput("ActiveRequestAlreadyExists", "Action is already in progress")
+
+
 def _created(ctx: Ctx, action: Action) -> web.Response:
     body = {"@odata.context": api.context(ctx, _ENTITY), **action.as_created()}
     return api.json_response(body, 201)
@@ -83,11 +88,6 @@ async def _act(
     _refuse_running(ctx, machine, kind)
     action = ctx.book.create(ctx.tenant.tenant_id, ctx.app_id, kind, machine, body, scope=scope)
     return _created(ctx, action)
-
-
-def _refuse_running(ctx: Ctx, machine: Row, kind: Kind, **same: Any) -> None:
-    if ctx.book.running(ctx.tenant.tenant_id, str(machine["id"]), kind.group, **same):
-        raise BadInput("ActiveRequestAlreadyExists", "Action is already in progress")
 
 
 def _acting(
@@ -218,13 +218,13 @@ def download(book: ActionBook, request: web.Request) -> web.Response:
     )
 
 
-_FULL_SELECTIVE = ("Full", "Selective", "UnManagedDevice")
+ISOLATION_TYPES = ("Full", "Selective", "UnManagedDevice")
 ENDPOINTS = (
     Endpoint(
         "isolate",
         "POST",
         "/machines/{id}/isolate",
-        _acting(lifecycle.ISOLATE, "IsolationType", _FULL_SELECTIVE, "Full"),
+        _acting(lifecycle.ISOLATE, "IsolationType", ISOLATION_TYPES, "Full"),
         ("Machine.Isolate",),
     ),
     Endpoint(

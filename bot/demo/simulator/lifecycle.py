@@ -175,11 +175,8 @@ class Action:
         """The status at `now` and the instant it began."""
         if self.cancelled is not None and now >= self.cancelled:
             return "Cancelled", self.cancelled
-        current = self.course()[0]
-        for step in self.course():
-            if step[0] <= now:
-                current = step
-        return current[1], current[0]
+        begun = [(status, at) for at, status in self.course() if at <= now]
+        return begun[-1] if begun else ("Pending", self.created)
 
     def row(self, now: datetime) -> Row:
         """The MachineAction entity as MDE would answer it at `now`."""

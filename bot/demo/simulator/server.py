@@ -187,7 +187,10 @@ class Simulator:
     # ------------------------------------------------------------------ steering
 
     def force(self, *faults: Fault) -> None:
-        """Answer the next API calls with these faults, in order."""
+        """Answer the next API calls with these faults, in order (a fault with an `endpoint`:
+        the next call of that endpoint)."""
+        if unknown := [f.endpoint for f in faults if f.endpoint and f.endpoint not in _BY_NAME]:
+            raise ValueError(f"No endpoint is named {unknown[0]!r}: see REQUIRED_ROLES")
         self.knobs.forced.extend(faults)
 
     def storm_429(self, seconds: float) -> None:
