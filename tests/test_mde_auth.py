@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.demo.backend import simulator_connectors
-from bot.demo.simulator import ALL_READ_ROLES, Simulator
+from bot.demo.simulator import DEMO_ROLES, Simulator
 from bot.errors import MdeAuthError
 from bot.mde.auth import TokenProvider, decode_claims
 from bot.settings import ConnectorSettings
@@ -29,7 +29,7 @@ async def test_token_is_acquired_once_and_then_served_from_msals_cache(
     assert first == second
     assert simulator.token_requests == 1
     claims = decode_claims(first)
-    assert claims.roles == frozenset(ALL_READ_ROLES)
+    assert claims.roles == frozenset(DEMO_ROLES)
     assert claims.audience == "https://api.securitycenter.microsoft.com"
 
 

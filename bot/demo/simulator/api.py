@@ -1,5 +1,6 @@
 """What every simulated MDE endpoint shares: the endpoint table entry, the per-request context,
-MDE's response envelopes and error bodies, paging, and identifier validation.
+MDE's response envelopes and error bodies, paging, JSON request bodies, and identifier
+validation.
 
 Response shapes (docs/mde-api.md §2, §4):
     collection  {"@odata.context": ".../api/$metadata#Machines", "value": [...]}
@@ -14,13 +15,15 @@ import ipaddress
 import json
 import re
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
 from bot.demo.simulator.data import Row, Tenant
+from bot.demo.simulator.lifecycle import ActionBook
 from bot.demo.simulator.odata import ODataError, parse_filter
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -86,6 +89,12 @@ class Ctx:
     tenant: Tenant
     base_url: str
     page_size: int  # rows per page when the caller sends no $top (MDE: 10,000)
+    app_id: str  # the caller's `appid`: the requestor of what it creates
+    roles: frozenset[str]  # the caller's application roles
+    book: ActionBook  # machine actions and package links, with the simulator's clock
+
+    def now(self) -> datetime:
+        return self.book.clock()
 
 
 CTX = web.RequestKey("mde_ctx", Ctx)
@@ -98,6 +107,27 @@ class BadInput(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class NotFound(Exception):
+    """What the request names does not exist: answered 404 ResourceNotFound."""
+
+    def __init__(self, kind: str, key: str) -> None:
+        super().__init__(f"{kind} {key} was not found")
+        self.kind = kind
+        self.key = key
+
+
+def target(
+    request: web.Request, kind: str, find: Callable[[Ctx, str], Row | None]
+) -> tuple[Ctx, Row]:
+    """The context and the `{id}` the request names, found with `find`, else NotFound."""
+    ctx = request[CTX]
+    key = request.match_info["id"]
+    found = find(ctx, key)
+    if found is None:
+        raise NotFound(kind, key)
+    return ctx, found
 
 
 # ---------------------------------------------------------------------------------- responses
@@ -185,6 +215,57 @@ def filtered(request: web.Request, rows: Sequence[Row], fields: frozenset[str]) 
 def count(rows: Sequence[Row]) -> web.Response:
     """`.../$count`: the number as plain text, as OData answers it."""
     return web.Response(text=str(len(rows)), content_type="text/plain")
+
+
+def replace_row(rows: list[Row], old: Row, new: Row) -> None:
+    """Put `new` where `old` is: rows are shared between simulators and never changed."""
+    rows[next(i for i, row in enumerate(rows) if row is old)] = new
+
+
+# ---------------------------------------------------------------------------------- bodies
+
+
+async def json_body(request: web.Request, allowed: Collection[str]) -> dict[str, Any]:
+    """The request's JSON object, naming only `allowed` parameters (case-sensitive, as MDE's
+    are), else 400 InvalidRequestBody."""
+    try:
+        body = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        raise BadInput("InvalidRequestBody", "The request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise BadInput("InvalidRequestBody", "The request body must be a JSON object")
+    if unknown := sorted(k for k in body if k not in allowed):
+        raise BadInput(
+            "InvalidRequestBody",
+            f"Unknown parameter '{unknown[0]}'; expected {', '.join(sorted(allowed))} "
+            "(names are case-sensitive)",
+        )
+    return body
+
+
+def text_field(body: dict[str, Any], name: str, *, required: bool = True) -> str | None:
+    """A non-empty string parameter (None when absent and optional)."""
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise BadInput("MissingRequiredParameter", f"The parameter '{name}' is required")
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise BadInput("InvalidRequestBody", f"The parameter '{name}' must be a non-empty string")
+    return value
+
+
+def choice_field(
+    body: dict[str, Any], name: str, choices: Collection[str], *, required: bool = True
+) -> str | None:
+    """One of `choices`, spelled exactly (None when absent and optional)."""
+    value = text_field(body, name, required=required)
+    if value is not None and value not in choices:
+        raise BadInput(
+            "InvalidRequestBody",
+            f"The value '{value}' of '{name}' is not one of {', '.join(sorted(choices))}",
+        )
+    return value
 
 
 # ---------------------------------------------------------------------------------- validation

@@ -31,6 +31,7 @@ from bot.demo.simulator.docs import load_doc_example, strip
 from bot.demo.simulator.rows import Row
 from bot.demo.simulator.seed import Campaign, Fleet, TenantSpec
 from bot.demo.simulator.story import (
+    AUDITED_IP,
     CONTOSO_TENANT,
     CROSS_TENANT_IP,
     DC_HOST,
@@ -59,10 +60,12 @@ from bot.demo.simulator.story import (
     SHARED_IP,
     SHARED_IP_HOSTS,
     UNLICENSED_TENANT,
+    story_indicators,
     story_rows,
 )
 
 __all__ = [
+    "AUDITED_IP",
     "CONTOSO_TENANT",
     "CROSS_TENANT_IP",
     "DC_HOST",
@@ -116,6 +119,9 @@ class Tenant:
     file_stats: dict[str, Row] = field(default_factory=dict)  # documented, by sha1
     ip_stats: dict[str, Row] = field(default_factory=dict)  # documented, by IP
     hunting: dict[str, Row] = field(default_factory=dict)  # documented query → answer
+    indicators: list[Row] = field(default_factory=list)  # custom indicators (Ti)
+    machine_actions: list[Row] = field(default_factory=list)  # finished before the simulator
+    last_indicator_id: int = 10_000  # indicators created here get the next numbers
 
 
 def default_now() -> datetime:
@@ -268,6 +274,8 @@ class _Parts:
     file_stats: dict[str, Row]
     ip_stats: dict[str, Row]
     hunting: dict[str, Row]
+    indicators: tuple[Row, ...] = ()
+    machine_actions: tuple[Row, ...] = ()
 
 
 def generate(spec: TenantSpec, now: datetime) -> seed.Generated:
@@ -301,6 +309,8 @@ def _contoso_parts(now: datetime) -> _Parts:
         file_stats=documented.file_stats,
         ip_stats=documented.ip_stats,
         hunting=documented.hunting,
+        indicators=tuple(story_indicators(now)),
+        machine_actions=tuple(documented.machine_actions),
     )
 
 
@@ -334,6 +344,8 @@ def _tenant(tenant_id: str, name: str, parts: _Parts) -> Tenant:
         file_stats=dict(parts.file_stats),
         ip_stats=dict(parts.ip_stats),
         hunting=dict(parts.hunting),
+        indicators=list(parts.indicators),
+        machine_actions=list(parts.machine_actions),
     )
 
 

@@ -5,7 +5,9 @@ Where two examples describe the same thing differently, one wins and the other f
 - device `1e5bc9d7…` is `get-machine-by-id` (which `get-machines` repeats), plus the fields only
   `get-alert-related-machine-info` shows (`deviceValue`, `ipAddresses`);
 - alert `636688558380765161_2136280442` has no documented body; it is built here so that its
-  files, IPs, domains, user and machine answer as the sub-resource examples show.
+  files, IPs, domains, user and machine answer as the sub-resource examples show;
+- the machine actions of `get-machineactions-collection` and `get-machineaction-object` are kept
+  verbatim (finished, on devices the tenant does not have), `lastUpdateTimeUtc` spelling and all.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ class DocRows:
     file_stats: dict[str, Row] = field(default_factory=dict)
     ip_stats: dict[str, Row] = field(default_factory=dict)
     hunting: dict[str, Row] = field(default_factory=dict)  # documented query → response
+    machine_actions: list[Row] = field(default_factory=list)  # finished, newest first
 
 
 def _generated_profile(sha1: str, sha256: str, name: str, publisher: str | None) -> Row:
@@ -128,6 +131,11 @@ def doc_rows(tenant_id: str) -> DocRows:
     ip_stats = strip(load_doc_example("get-ip-statistics.response.json"))
     rows.ip_stats = {ip_stats["ipAddress"]: ip_stats}
     rows.hunting = {_documented_query(): load_doc_example("run-advanced-query-api.response.json")}
+    listed_actions = load_doc_example("get-machineactions-collection.response.json")["value"]
+    rows.machine_actions = [
+        strip(load_doc_example("get-machineaction-object.response.json")),
+        *listed_actions,
+    ]
     return rows
 
 

@@ -1,5 +1,6 @@
-"""Machine endpoints: list and filter, `$count`, one device by id or computer name, and the
-devices that used a local IP at a moment (`findbyip`, and the legacy `find`).
+"""Machine endpoints: list and filter, `$count`, one device by id or computer name, the
+devices that used a local IP at a moment (`findbyip`, and the legacy `find`), and adding or
+removing a device tag (`POST machines/{id}/tags`, answered with the machine).
 
 `findbyip` answers from each device's IP leases (`Tenant.ip_history`): a device matches when it
 held the IP at any time within ±15 minutes of the timestamp. A timestamp more than 30 days before
@@ -36,6 +37,11 @@ def find_machine(tenant: Tenant, key: str) -> Row | None:
         ),
         None,
     )
+
+
+def target_machine(request: web.Request) -> tuple[api.Ctx, Row]:
+    """The device `{id}` names (an id or a computer name), else 404."""
+    return api.target(request, "Machine", lambda ctx, key: find_machine(ctx.tenant, key))
 
 
 def parse_call(text: str) -> dict[str, str]:
@@ -93,11 +99,7 @@ async def machines_count(request: web.Request) -> web.Response:
 
 
 async def machine(request: web.Request) -> web.Response:
-    ctx = request[CTX]
-    key = request.match_info["id"]
-    found = find_machine(ctx.tenant, key)
-    if found is None:
-        return api.not_found("Machine", key)
+    ctx, found = target_machine(request)
     return api.entity(ctx, found, "Machines")
 
 
@@ -125,6 +127,27 @@ async def find_legacy(request: web.Request) -> web.Response:
     return api.values(ctx, holders, "Machines")
 
 
+MAX_TAG_LENGTH = 200  # our bound: MDE documents none
+
+
+async def machine_tags(request: web.Request) -> web.Response:
+    """`{"Value": tag, "Action": "Add"|"Remove"}`: 200 with the machine as it now is. Adding a
+    tag it has, or removing one it has not, changes nothing (tags compare case-insensitively)."""
+    ctx, found = target_machine(request)
+    body = await api.json_body(request, ("Value", "Action"))
+    tag = str(api.text_field(body, "Value")).strip()
+    action = api.choice_field(body, "Action", ("Add", "Remove"))
+    if len(tag) > MAX_TAG_LENGTH:
+        raise BadInput("InvalidRequestBody", f"A tag has at most {MAX_TAG_LENGTH} characters")
+    have = list(found.get("machineTags") or ())
+    others = [t for t in have if t.lower() != tag.lower()]
+    has_it = len(others) < len(have)
+    tags = others if action == "Remove" else (have if has_it else [*have, tag])
+    updated = {**found, "machineTags": tags}
+    api.replace_row(ctx.tenant.machines, found, updated)
+    return api.entity(ctx, updated, "Machines")
+
+
 # The function-call routes come before `/machines/{id}`, which would match them too.
 ENDPOINTS = (
     Endpoint("machines", "GET", "/machines", machines, MACHINE_READ),
@@ -132,4 +155,7 @@ ENDPOINTS = (
     Endpoint("findbyip", "GET", r"/machines/{call:findbyip\(.*\)}", findbyip, MACHINE_READ),
     Endpoint("machines_find", "GET", r"/machines/{call:find\(.*\)}", find_legacy, MACHINE_READ),
     Endpoint("machine", "GET", "/machines/{id}", machine, MACHINE_READ),
+    Endpoint(
+        "machine_tags", "POST", "/machines/{id}/tags", machine_tags, ("Machine.ReadWrite.All",)
+    ),
 )

@@ -61,6 +61,11 @@ class Probe:
         ) as response:
             return Reply(response.status, dict(response.headers), await response.text())
 
+    async def download(self, url: str) -> tuple[int, bytes]:
+        """GET `url` without a bearer token (a package link carries its own): status, body."""
+        async with self._session.get(url, ssl=self._ssl) as response:
+            return response.status, await response.read()
+
     async def token(
         self,
         tenant_id: str,

@@ -4,17 +4,21 @@ docs/mde-api.md describes MDE.
     /{tenant}/v2.0/.well-known/openid-configuration   OIDC discovery (what msal reads)
     /{tenant}/oauth2/v2.0/token                        client credentials → JWT with `roles`
     /api/... and /api/v1.0/...                         the MDE endpoints (see `REQUIRED_ROLES`)
+    /safedownload/WDATP_Investigation_Package.zip      investigation packages (getPackageUri)
 
 Every API call goes through one middleware, in this order:
 
     count (calls[name], calls["*"]) → latency → observe the rate window (peaks)
     → 429 storm / forced or random fault → 401 bad token → 403 DisabledFeature (no licence)
-    → 403 Forbidden (missing role) → 429 own rate limit (Retry-After) → the handler
-    (→ 400 with MDE's code for malformed input)
+    → 403 Forbidden (missing role) → 429 own rate limit, then the endpoint's own limits
+    (Retry-After) → the handler (→ 400 with MDE's code for malformed input, 404 for what is
+    not there)
+    [→ an `applied` fault answers only now, after the handler has taken effect]
 
 Everything a test or a benchmark steers is on `Simulator`: registered apps (`AppRegistration`),
 tenants (licensed or not), `knobs` (latency, fault rates, rate limits, page size, the token
-endpoint), forced faults, and counters.
+endpoint, how machine actions run), the clock machine actions follow (`clock=`), forced faults,
+counters, and what the bot did (`actions`, `device_state`).
 """
 
 from __future__ import annotations
@@ -30,14 +34,36 @@ from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from aiohttp import web
 
-from bot.demo.simulator import alerts, api, data, entra, files, hunting, machines, network
-from bot.demo.simulator.api import CTX, BadInput, Ctx, Endpoint, Handler
-from bot.demo.simulator.knobs import ALL_READ_ROLES, AppRegistration, Fault, Knobs, SlidingWindows
+from bot.demo.simulator import (
+    actions,
+    alerts,
+    api,
+    custom_indicators,
+    data,
+    entra,
+    files,
+    hunting,
+    lifecycle,
+    machines,
+    network,
+)
+from bot.demo.simulator.api import CTX, BadInput, Ctx, Endpoint, Handler, NotFound
+from bot.demo.simulator.knobs import (
+    ALL_READ_ROLES,
+    DEMO_ROLES,
+    AppRegistration,
+    Clock,
+    Fault,
+    Knobs,
+    system_clock,
+)
+from bot.demo.simulator.lifecycle import ActionBook, ActionRecord
 from bot.demo.simulator.odata import ODataError
+from bot.demo.simulator.quotas import Quotas
 from bot.demo.simulator.tls import make_pki
 from bot.demo.simulator.tokens import MDE_AUDIENCE, TokenMint
 
@@ -53,6 +79,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *files.ENDPOINTS,
     *network.ENDPOINTS,
     *hunting.ENDPOINTS,
+    *actions.ENDPOINTS,
+    *custom_indicators.ENDPOINTS,
 )
 _BY_NAME = MappingProxyType({e.name: e for e in ENDPOINTS})
 # Endpoint name → the application roles that open it (any one of them).
@@ -67,11 +95,19 @@ _FAULT_CODES = {
 }
 
 
+class DeviceState(NamedTuple):
+    isolated: bool
+    restricted: bool
+
+
 class Simulator:
     """Start with `async with Simulator(...) as sim:`; the URLs are valid inside the block.
 
     `tenants` default to contoso and fabrikam (`data.seeded_tenants()` adds the unlicensed one),
-    seeded relative to `now` (default: the start of the current UTC day, see `data`).
+    seeded relative to `now` (default: the start of the current UTC day, see `data`). The
+    built-in app registration (`DEMO_CLIENT_ID`) has `DEMO_ROLES`, read and act. `clock` is
+    what machine actions, package links, indicator expiry and getPackageUri's limits follow
+    (default: the system's; `knobs.ManualClock` for a test that moves time itself).
     """
 
     def __init__(
@@ -81,21 +117,24 @@ class Simulator:
         *,
         seed: int = 7,
         now: datetime | None = None,
+        clock: Clock = system_clock,
     ) -> None:
         tenant_list = (
             list(tenants) if tenants is not None else [data.contoso(now), data.fabrikam(now)]
         )
         self.tenants = {t.tenant_id: t for t in tenant_list}
         default_apps = [
-            AppRegistration(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, t.tenant_id) for t in tenant_list
+            AppRegistration(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, t.tenant_id, roles=DEMO_ROLES)
+            for t in tenant_list
         ]
         self.apps: list[AppRegistration] = list(apps) if apps is not None else default_apps
         self.knobs = Knobs()
+        self.clock = clock
+        self.book = ActionBook(clock, self.knobs)
         self.calls: Counter[str] = Counter()
         self.token_requests = 0
         self._rng = random.Random(seed)  # noqa: S311 - fault injection, not crypto
-        self._limits = {False: SlidingWindows(), True: SlidingWindows()}  # by `hunting`
-        self._observed = {False: SlidingWindows(), True: SlidingWindows()}
+        self._quotas = Quotas(self.knobs, clock, self.calls)
         self._mint = TokenMint()
         self._runner: web.AppRunner | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -148,7 +187,10 @@ class Simulator:
     # ------------------------------------------------------------------ steering
 
     def force(self, *faults: Fault) -> None:
-        """Answer the next API calls with these faults, in order."""
+        """Answer the next API calls with these faults, in order (a fault with an `endpoint`:
+        the next call of that endpoint)."""
+        if unknown := [f.endpoint for f in faults if f.endpoint and f.endpoint not in _BY_NAME]:
+            raise ValueError(f"No endpoint is named {unknown[0]!r}: see REQUIRED_ROLES")
         self.knobs.forced.extend(faults)
 
     def storm_429(self, seconds: float) -> None:
@@ -190,17 +232,31 @@ class Simulator:
         """Zero `calls`, `token_requests` and the observed peaks (the limits keep their state)."""
         self.calls.clear()
         self.token_requests = 0
-        for windows in self._observed.values():
-            windows.clear()
+        self._quotas.clear_observed()
 
     @property
     def peak_window_calls(self) -> int:
         """The most API calls one app made in one tenant within any `rate_window` (429s too)."""
-        return self._observed[False].peak
+        return self._quotas.peak(hunting=False)
 
     @property
     def peak_hunting_window_calls(self) -> int:
-        return self._observed[True].peak
+        return self._quotas.peak(hunting=True)
+
+    # ------------------------------------------------------------------ what the bot did
+
+    @property
+    def actions(self) -> list[ActionRecord]:
+        """Every machine action created, in order, with the request body that created it."""
+        return self.book.records
+
+    def device_state(self, machine_id: str, tenant: str = "contoso") -> DeviceState:
+        """Whether the device is isolated and its apps restricted now, as its machine actions
+        tell (the last Succeeded Isolate/Unisolate, Restrict/Unrestrict)."""
+        wanted = machine_id.strip().lower()
+        found = self.tenant(tenant)
+        rows = [*self.book.rows(found.tenant_id), *found.machine_actions]
+        return DeviceState(*lifecycle.device_state(r for r in rows if r["machineId"] == wanted))
 
     # ------------------------------------------------------------------ Entra
 
@@ -208,6 +264,7 @@ class Simulator:
         routes = [
             web.get("/{tenant}/v2.0/.well-known/openid-configuration", self._discovery),
             web.post("/{tenant}/oauth2/v2.0/token", self._token),
+            web.get(actions.PACKAGE_PATH, self._package),
         ]
         for version in API_VERSIONS:
             suffix = ".v1_0" if version else ""
@@ -216,6 +273,10 @@ class Simulator:
                 for e in ENDPOINTS
             ]
         return routes
+
+    async def _package(self, request: web.Request) -> web.Response:
+        self.calls["package_download"] += 1
+        return actions.download(self.book, request)
 
     async def _discovery(self, request: web.Request) -> web.Response:
         return entra.discovery(self.base_url, request.match_info["tenant"], self.tenants)
@@ -249,9 +310,24 @@ class Simulator:
         await self._sleep(self.knobs.latency + self.knobs.route_latency.get(endpoint.name, 0.0))
         claims = self._claims(request)
         key = (str(claims.get("appid")), str(claims.get("tid"))) if claims else ("", "")
-        self._observed[endpoint.hunting].observe(key, time.monotonic(), self.knobs.rate_window)
-        if refusal := await self._fault():
-            return refusal
+        self._quotas.observe(endpoint, key)
+        fault = self._next_fault(endpoint.name)
+        if fault is not None and not fault.applied:
+            return await self._answer(fault)
+        response = await self._serve(request, handler, endpoint, claims, key)
+        if fault is not None:  # accepted, then the fault: the caller cannot know it took effect
+            return await self._answer(fault)
+        return response
+
+    async def _serve(
+        self,
+        request: web.Request,
+        handler: Handler,
+        endpoint: Endpoint,
+        claims: dict[str, Any] | None,
+        key: tuple[str, str],
+    ) -> web.StreamResponse:
+        """From the token check to the handler's answer."""
         if claims is None:
             return api.error(
                 401,
@@ -274,13 +350,22 @@ class Simulator:
                 f"Missing application roles. API required roles: {','.join(endpoint.roles)}, "
                 f"application roles: {','.join(granted)}.",
             )
-        if limited := self._rate_limited(endpoint, key):
+        if limited := self._quotas.refuse(endpoint, key):
             return limited
-        request[CTX] = Ctx(tenant, self.base_url, self.knobs.page_size)
+        request[CTX] = Ctx(
+            tenant,
+            self.base_url,
+            self.knobs.page_size,
+            app_id=str(claims.get("appid") or ""),
+            roles=frozenset(granted),
+            book=self.book,
+        )
         try:
             return await handler(request)
         except BadInput as exc:
             return api.error(400, exc.code, exc.message)
+        except NotFound as exc:
+            return api.not_found(exc.kind, exc.key)
         except ODataError as exc:
             return api.error(400, "ODataError", str(exc))
 
@@ -290,16 +375,20 @@ class Simulator:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), seconds)
 
-    async def _fault(self) -> web.Response | None:
+    def _next_fault(self, endpoint: str) -> Fault | None:
+        """The storm's 429, else the first forced fault meant for this endpoint (or any), else
+        maybe a random one."""
         remaining = self.knobs.storm_until - time.monotonic()
         if remaining > 0:
-            fault: Fault | None = Fault(429, retry_after=remaining)
-        elif self.knobs.forced:
-            fault = self.knobs.forced.popleft()
-        else:
-            fault = self._random_fault()
-        if fault is None:
-            return None
+            return Fault(429, retry_after=remaining)
+        forced = self.knobs.forced
+        for index, fault in enumerate(forced):
+            if fault.endpoint in ("", endpoint):
+                del forced[index]
+                return fault
+        return self._random_fault()
+
+    async def _answer(self, fault: Fault) -> web.Response:
         await self._sleep(fault.hang)
         if fault.oversize:
             return web.json_response({"value": [], "padding": "x" * fault.oversize})
@@ -332,21 +421,3 @@ class Simulator:
         if claims is None or claims.get("aud") != MDE_AUDIENCE:
             return None
         return claims if claims.get("tid") in self.tenants else None
-
-    def _rate_limited(self, endpoint: Endpoint, key: tuple[str, str]) -> web.Response | None:
-        limit = self.knobs.hunting_rate_limit if endpoint.hunting else self.knobs.rate_limit
-        wait = self._limits[endpoint.hunting].admit(
-            key, time.monotonic(), limit, self.knobs.rate_window
-        )
-        if wait is None:
-            return None
-        self.calls["429"] += 1
-        self.calls["over_budget"] += 1
-        quota = "advanced hunting calls" if endpoint.hunting else "calls"
-        return api.error(
-            429,
-            "TooManyRequests",
-            f"API calls quota exceeded! Maximum allowed {quota}: {limit} per "
-            f"{self.knobs.rate_window:g} seconds.",
-            **{"Retry-After": str(wait)},
-        )

@@ -10,7 +10,7 @@ stealer. The seeded fleet carries the same campaign onto a few other contoso dev
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.demo.simulator import catalog, docs, seed
@@ -18,9 +18,12 @@ from bot.demo.simulator.derive import hashes_for
 from bot.demo.simulator.rows import (
     FileHashes,
     Row,
+    Submitter,
     alert_row,
     evidence,
     file_profile,
+    indicator_row,
+    iso,
     user_evidence,
 )
 
@@ -49,6 +52,8 @@ DEMO_MD5 = "6aeeab7a824189ea070d6982447b37d7"  # hunting only: MDE's files API t
 DEMO_DOMAIN = "payroll-sync-update.com"
 DEMO_URL = f"https://{DEMO_DOMAIN}/stage2.ps1"
 DEMO_REMOTE_IP = "198.51.100.77"
+# An indicator another app already audits (a custom indicator, like the blocked DEMO_SHA256).
+AUDITED_IP = catalog.BAD_IPS[1]
 # HQ's finance egress: lastExternalIpAddress of every ws-fin-* device and of srv-dc01. Not
 # filterable in MDE: advanced hunting (DeviceInfo.PublicIP) finds them.
 DEMO_EXTERNAL_IP = "203.0.113.24"
@@ -261,3 +266,50 @@ def story_rows() -> tuple[list[Row], list[Row], list[Row], list[Row]]:
         for m in (fin, dc)
     ]
     return [fin, dc], alerts, [profile], leases
+
+
+def story_indicators(now: datetime) -> list[Row]:
+    """Contoso's custom indicators, relative to `now`: `DEMO_SHA256` blocked by the IR lead
+    (active for 90 more days), `AUDITED_IP` audited by a SIEM connector app, and `DEMO_DOMAIN`
+    blocked once but expired (the list shows active indicators only)."""
+    lead = Submitter("ir-lead@contoso.com", "User")
+    siem = Submitter("0f6c2d1e-5b4a-4c3d-9e8f-7a6b5c4d3e2f", "AadApp", "SIEM connector")
+    return [
+        indicator_row(
+            "9001",
+            DEMO_SHA256,
+            "FileSha256",
+            "BlockAndRemediate",
+            by=lead,
+            created=now - timedelta(days=1, hours=3),
+            title=f"{DEMO_FILE}: credential stealer",
+            description="Dropped by PowerShell on ws-fin-042 (incident 4711).",
+            severity="High",
+            recommendedActions="Isolate the device and reset the user's credentials.",
+            expirationTime=iso(now + timedelta(days=90)),
+            generateAlert=True,
+        ),
+        indicator_row(
+            "9002",
+            AUDITED_IP,
+            "IpAddress",
+            "Audit",
+            by=siem,
+            created=now - timedelta(days=12),
+            title="Known scanner",
+            description="Seen scanning the perimeter.",
+            severity="Low",
+            generateAlert=True,
+        ),
+        indicator_row(
+            "9003",
+            DEMO_DOMAIN,
+            "DomainName",
+            "Block",
+            by=lead,
+            created=now - timedelta(days=40),
+            title="Phishing domain (last quarter)",
+            description="Blocked during an earlier campaign.",
+            expirationTime=iso(now - timedelta(days=10)),
+        ),
+    ]
