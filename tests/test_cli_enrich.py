@@ -64,9 +64,14 @@ def test_text_format_reads_like_the_card(tmp_path: Path) -> None:
     assert "demo data from the embedded MDE simulator" in text
 
 
-def test_blocks_format_is_valid_block_kit(tmp_path: Path) -> None:
-    blocks = json.loads(enrich(tmp_path, TEXT, "--format", "blocks"))
-    assert_valid_blocks(blocks)
+def test_blocks_format_is_the_payload_the_bot_posts(tmp_path: Path) -> None:
+    payload = json.loads(enrich(tmp_path, TEXT, "--format", "blocks"))
+    assert set(payload) == {"text", "blocks"}
+    assert payload["text"] == payload["blocks"][0]["text"]["text"].strip("*")  # the headline
+    assert_valid_blocks(payload["blocks"])
+    menus = [b["accessory"] for b in payload["blocks"] if "accessory" in b]
+    assert menus
+    assert all(m["action_id"] == "mde_device_menu" for m in menus)
 
 
 def test_text_from_stdin_and_a_tenant(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import json
 import os
+import secrets
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -59,7 +60,12 @@ def _parser() -> argparse.ArgumentParser:
     extract.add_argument("--jsonl", action="store_true", help="one JSON object per line")
     enrich = sub.add_parser("enrich", help="look up the indicators in TEXT (or stdin)")
     enrich.add_argument("text", nargs="?", help="the text; read from stdin when absent")
-    enrich.add_argument("--format", choices=["ocsf", "text", "blocks"], default="text")
+    enrich.add_argument(
+        "--format",
+        choices=["ocsf", "text", "blocks"],
+        default="text",
+        help="text: the card as text; blocks: the chat.postMessage payload the bot would post",
+    )
     enrich.add_argument("--tenant", action="append", default=[], help="ask only this tenant")
     enrich.add_argument(
         "--legacy",
@@ -123,8 +129,9 @@ async def _enrich(args: argparse.Namespace) -> int:
     if args.format == "ocsf":
         for event in ocsf_events(report, legacy=args.legacy, version=args.ocsf_version):
             print(json.dumps(event, separators=(",", ":")))
-    elif args.format == "blocks":
-        print(json.dumps(render.report_message(report).blocks, indent=2, ensure_ascii=False))
+    elif args.format == "blocks":  # as posted into a thread, "Show all" button and all
+        message = render.report_message(report, report_id=secrets.token_hex(8))
+        print(json.dumps(message.as_response(), indent=2, ensure_ascii=False))
     else:
         print(blocks_to_text(render.report_message(report).blocks, indent=""))
     return 0
