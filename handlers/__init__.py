@@ -9,12 +9,14 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.slack.services import Services
-from handlers import actions, commands, messages
+from handlers import actions, commands, home, messages, shortcuts
 
 
 def register(app: AsyncApp, services: Services) -> None:
     commands.register(app, services)
     actions.register(app, services)
+    shortcuts.register(app, services)
+    home.register(app, services)
     messages.register(app, services)  # last: its catch-all absorbs the events nobody handles
 
 

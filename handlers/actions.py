@@ -29,14 +29,14 @@ from bot.slack.payloads import (
 from bot.slack.services import Services
 from handlers.middleware import authorized
 
-View = Callable[[Services, Report, Audience], Message]
+View = Callable[[Services, Report, Audience, str | None], Message]
 
 # What a device card offers, freshly looked up: a view of the device answered to the clicker.
 DEVICE_VIEWS: dict[ActionId, View] = {
-    ActionId.DEVICE_ALERTS: lambda services, report, audience: render.report_message(
-        report, report_id=services.remember(report, audience), expand=True
+    ActionId.DEVICE_ALERTS: lambda services, report, audience, by: render.report_message(
+        report, report_id=services.remember(report, audience, by=by), expand=True
     ),
-    ActionId.DEVICE_DETAILS: lambda _, report, __: render.device_details_message(report),
+    ActionId.DEVICE_DETAILS: lambda _, report, __, ___: render.device_details_message(report),
 }
 
 
@@ -60,7 +60,8 @@ async def on_device(
         if view is None:
             raise InputError("this menu is not valid any more", hint="run the lookup again")
         report = await services.enrichment.device_report(choice.d, tenants=[choice.c])
-        await services.replies.respond(body, view(services, report, click_audience(body)))
+        message = view(services, report, click_audience(body), clicker(body))
+        await services.replies.respond(body, message)
 
 
 def button_choice(action_id: ActionId) -> Callable[[str], DeviceChoice]:

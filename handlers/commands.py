@@ -3,6 +3,7 @@ what users see on failure is decided by the app's one error handler."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -13,7 +14,7 @@ from bot import render
 from bot.enrichment.commands import Command, Verb, parse_command
 from bot.indicators import Extraction
 from bot.render import Message
-from bot.slack.payloads import Audience, command_audience
+from bot.slack.payloads import Audience, acting_user, command_audience
 from bot.slack.services import Services
 from handlers.middleware import authorized
 
@@ -44,15 +45,33 @@ async def answer(
         report = await enrichment.device_report(command.argument, tenants=tenants)
         if command.verb is Verb.DEVICE:
             return render.device_details_message(report)
-        report_id = services.remember(report, audience)
+        report_id = services.remember(report, audience, by=acting_user(body))
         return render.report_message(report, report_id=report_id, expand=True)
     extraction = (
         Extraction((command.indicator,))
         if command.indicator is not None
         else await enrichment.extract(command.argument)
     )
+    return await look_up(
+        extraction, services, body, audience, tenants=command.tenants, at=command.at
+    )
+
+
+async def look_up(
+    extraction: Extraction,
+    services: Services,
+    body: dict[str, Any],
+    audience: Audience,
+    *,
+    tenants: tuple[str, ...] = (),
+    at: datetime | None = None,
+) -> Message:
+    """The answer for the indicators of `extraction`, for the person `body` names: a progress
+    note on the request's response_url first; a note instead when MDE's call budget cannot
+    serve them in time."""
     if not extraction.indicators:
         return render.nothing_to_look_up_message()
+    enrichment = services.enrichment
     admission = enrichment.admit(extraction, services.admission_horizon, tenants)
     if admission.refused:
         return render.busy_message(admission.deferred)
@@ -63,6 +82,7 @@ async def answer(
         )
         await services.replies.note(body, progress)
         report = await enrichment.lookup(
-            admission.extraction, tenants=tenants, at=command.at, deferred=admission.deferred
+            admission.extraction, tenants=tenants, at=at, deferred=admission.deferred
         )
-    return render.report_message(report, report_id=services.remember(report, audience))
+    report_id = services.remember(report, audience, by=acting_user(body))
+    return render.report_message(report, report_id=report_id)

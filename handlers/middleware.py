@@ -20,6 +20,7 @@ from bot.slack.services import Services
 log = get_logger(__name__)
 
 Middleware = Callable[..., Awaitable[BoltResponse | None]]
+INTERACTIVE = frozenset({"block_actions", "message_action"})
 
 
 def authorized(services: Services) -> Middleware:
@@ -30,7 +31,8 @@ def authorized(services: Services) -> Middleware:
         context: AsyncBoltContext,
         next_: Callable[[], Awaitable[None]],
     ) -> BoltResponse | None:
-        is_click = body.get("type") == "block_actions"
+        # A click or a shortcut (interactivity payloads) names its user and channel as objects.
+        is_click = body.get("type") in INTERACTIVE
         user = clicker(body) if is_click else body.get("user_id")
         channel = click_channel(body) if is_click else body.get("channel_id")
         access = services.access
@@ -44,7 +46,8 @@ def authorized(services: Services) -> Middleware:
         # otherwise take the request for one nobody handles and answer Slack 404.
         if not is_click:
             return await ack(text=refusal.text, blocks=refusal.blocks, response_type="ephemeral")
-        # A click's ack carries no message: the refusal follows it, in a task of its own.
+        # A click's (or shortcut's) ack carries no message: the refusal follows it, in a task of
+        # its own, on its response_url.
         services.inflight.spawn(services.replies.respond(body, refusal))
         return await ack()
 

@@ -11,9 +11,11 @@ from slack_sdk.models.blocks import Block
 
 from bot.render.kit import MAX_BLOCKS, MAX_FIELD_TEXT
 
-# The only `<…>` sequences the bot itself writes: Slack dates, and links to the Defender portal.
+# The only `<…>` sequences the bot itself writes: Slack dates, links to the Defender portal, and
+# (on the App Home tab) mentions of the channels a reader's lookups were answered in.
 _OWN_MARKUP = re.compile(
     r"<!date\^\d+\^[^|<>]*\|[^<>]*>|<https://security\.microsoft\.com/[^|<>]*\|[^<>]*>"
+    r"|<#[CG][A-Z0-9]+>"
 )
 
 

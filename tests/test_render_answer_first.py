@@ -11,9 +11,12 @@ from bot.enrichment.results import FileResult, FindingResult, Note, Problem, Rep
 from bot.indicators import Indicator, IndicatorType
 from bot.mde.models import FileInfo
 from bot.mde.normalize import finding_from_alert
+from bot.render.home import home_view
 from bot.render.text import blocks_to_text
-from tests.blockkit import texts
+from bot.slack.services import RecentLookup
+from tests.blockkit import assert_no_injected_markup, texts
 from tests.reports import (
+    EVIL,
     IP,
     NOW,
     PORTAL,
@@ -91,6 +94,43 @@ def test_a_shared_ip_says_who_holds_it_now_and_that_card_comes_first() -> None:
     cards = [b["text"]["text"] for b in message.blocks if "accessory" in b]
     assert cards[0].startswith("⚪ *ws-002* · contoso · no alerts\nseen 1 h ago")
     assert cards[1].startswith("🔴 *ws-001*")  # then by worst alert
+
+
+def test_a_private_ip_has_a_holder_in_each_tenant_that_has_it() -> None:
+    """Tenants are separate networks: 10.1.2.3 in fabrikam is not contoso's 10.1.2.3."""
+    contoso = connector(
+        devices=(
+            device_result(machine(1, lastSeen=(NOW - timedelta(days=3)).isoformat()), []),
+            device_result(machine(2, lastSeen=(NOW - timedelta(hours=1)).isoformat()), []),
+        )
+    )
+    fabrikam = connector("fabrikam", devices=(device_result(machine(7), []),))
+    report = Report((IP,), (contoso, fabrikam), at=AT)
+
+    message = render.report_message(report)
+
+    assert lines(message)[1] == "`10[.]1[.]2[.]3` → ws-002, ws-007 now · 1 device earlier"
+    cards = [b["text"]["text"].split("\n")[0] for b in message.blocks if "accessory" in b]
+    assert cards == [
+        "⚪ *ws-002* · contoso · no alerts",
+        "⚪ *ws-007* · fabrikam · no alerts",
+        "⚪ *ws-001* · contoso · no alerts",
+    ]
+
+
+def test_the_home_tab_escapes_what_mde_and_people_wrote() -> None:
+    lookup = RecentLookup(AT, f"🔴 1 High alert · {EVIL} · contoso", "C0INCIDENT", private=True)
+    elsewhere = RecentLookup(AT, "⚪ MDE knows none of 1 indicator", "D0PAIR", private=True)
+
+    view = home_view(None, [lookup, elsewhere])
+
+    assert view["type"] == "home"
+    assert_no_injected_markup(view["blocks"])
+    text = blocks_to_text(view["blocks"], indent="")
+    assert (
+        f"<#C0INCIDENT>, to you alone · 🔴 1 High alert · {EVIL.replace('*bold*', 'bold')}" in text
+    )
+    assert "a direct message, to you alone · ⚪ MDE knows none" in text
 
 
 def test_several_indicators_mde_has_not_seen_share_one_line() -> None:

@@ -71,6 +71,26 @@ class Demo:
         self.show(reply, full=full)
         return reply
 
+    async def shortcut(self, message: dict[str, Any]) -> None:
+        """Run "Look up in MDE" on `message`; print the answer it posts into the thread."""
+        self.say(f"   {message['user']} in a thread: {message['text']}")
+        before = len(self.slack.calls("chat.postMessage"))
+        payload = self.slack.shortcut_payload(
+            message, response_url=self.slack.response_url(), channel=CHANNEL
+        )
+        await self.slack.action(self.url, payload)
+        await self._next(lambda: len(self.slack.calls("chat.postMessage")), before)
+        reply = self.slack.calls("chat.postMessage")[before]
+        self.say(f"   ↳ answered in the thread (thread_ts={reply['thread_ts']}):")
+        self.show(reply)
+
+    async def home(self) -> None:
+        """Open the bot's App Home tab; print what it shows."""
+        before = len(self.slack.calls("views.publish"))
+        await self.slack.home_opened(self.url)
+        await self._next(lambda: len(self.slack.calls("views.publish")), before)
+        self.show(self.slack.calls("views.publish")[before]["view"])
+
     async def click(
         self, card: dict[str, Any], ts: str, label: str, *, answered_by: str | None = None
     ) -> list[Post]:
@@ -200,4 +220,19 @@ async def play(demo: Demo, simulator: Simulator) -> None:
 
     demo.say("\n━━ 6. Test connection")
     await demo.command("check")
+
+    demo.say(
+        "\n━━ 7. Look up in MDE, from a message's ⋯ menu (a thread reply auto-enrichment skips)"
+    )
+    await demo.shortcut(
+        {
+            "user": "U0ANALYST",
+            "text": f"also saw {d.CROSS_TENANT_IP} on the VPN",
+            "ts": "1795860000.000300",
+            "thread_ts": "1795860000.000100",
+        }
+    )
+
+    demo.say("\n━━ 8. The App Home tab")
+    await demo.home()
     demo.say(f"\nMDE calls answered by the simulator: {simulator.calls['*']}")

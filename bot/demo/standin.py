@@ -42,12 +42,13 @@ def _texts(node: Any) -> list[str]:
     return []
 
 
-def refusal(payload: Mapping[str, Any]) -> str | None:
-    """The error Slack would answer a message with, or None when it would take it."""
+def refusal(payload: Mapping[str, Any], *, max_blocks: int = 50) -> str | None:
+    """The error Slack would answer a message (or a view: `max_blocks` 100) with, or None
+    when it would take it."""
     blocks = payload.get("blocks")
     if not blocks:
         return None
-    if not isinstance(blocks, list) or len(blocks) > 50:
+    if not isinstance(blocks, list) or len(blocks) > max_blocks:
         return "invalid_blocks"
     for block in blocks:
         text = block.get("text") if isinstance(block, Mapping) else None
@@ -192,6 +193,9 @@ class SlackStandIn:
     def _refused(self, method: str, payload: Mapping[str, Any]) -> str | None:
         if (queued := self.refuse_next.get(method)) and (code := queued.pop(0)):
             return code
+        if method == "views.publish":
+            view = payload.get("view")
+            return refusal(view, max_blocks=100) if isinstance(view, Mapping) else "invalid_view"
         return refusal(payload) if method in {"chat.postMessage", "chat.update"} else None
 
     def _unconfirmed(self, method: str) -> bool:
@@ -247,6 +251,7 @@ class SlackStandIn:
                 "ok": True,
                 "users": self.usergroups.get(str(payload.get("usergroup", "")), []),
             },
+            "views.publish": {"ok": True, "view": {"id": "V0HOME0001", "type": "home"}},
             "conversations.replies": {
                 "ok": True,
                 "messages": self.threads.get(
@@ -426,8 +431,44 @@ class SlackStandIn:
         }
         return await self.event(bot_url, event)
 
+    async def home_opened(self, bot_url: str, *, user: str = "U0RESPONDER") -> Reply:
+        """Someone opens the bot's App Home tab."""
+        event = {
+            "type": "app_home_opened",
+            "user": user,
+            "channel": f"D0{user}",
+            "tab": "home",
+            "event_ts": f"{time.time():.6f}",
+        }
+        return await self.event(bot_url, event)
+
+    @staticmethod
+    def shortcut_payload(
+        message: Mapping[str, Any],
+        *,
+        response_url: str,
+        channel: str = "C0INCIDENT",
+        user: str = "U0RESPONDER",
+        callback_id: str = "mde_lookup",
+    ) -> dict[str, Any]:
+        """The `message_action` payload Slack sends when someone runs a message shortcut on
+        `message` (which has its `ts`, and `thread_ts` inside a thread)."""
+        return {
+            "type": "message_action",
+            "token": "legacy-verification-token-unused",
+            "action_ts": f"{time.time():.6f}",
+            "team": {"id": TEAM_ID, "domain": "incident"},
+            "user": {"id": user, "username": "responder", "team_id": TEAM_ID, "name": "responder"},
+            "channel": {"id": channel, "name": "incident"},
+            "callback_id": callback_id,
+            "trigger_id": f"{int(time.time())}.trigger",
+            "message_ts": message["ts"],
+            "message": {"type": "message", **message},
+            "response_url": response_url,
+        }
+
     async def action(self, bot_url: str, payload: Mapping[str, Any]) -> Reply:
-        """A block_actions click (interactivity payload, form-encoded like Slack's)."""
+        """A click or a shortcut (an interactivity payload, form-encoded like Slack's)."""
         body = urlencode({"payload": json.dumps(payload)})
         return await self.send(bot_url, body, "application/x-www-form-urlencoded")
 

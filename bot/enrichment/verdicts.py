@@ -2,14 +2,14 @@
 responder reads first (`bot.render.messages` writes it).
 
 For an IP, the devices that hold it are told apart by who holds it now: MDE's `lastIpAddress`
-is each device's latest address, so when several devices carry the same one (DHCP handed it on),
-the one seen last holds it now and the others held it earlier.
+is each device's latest address, so when several devices of a tenant carry the same one (DHCP
+handed it on), the one seen last holds it now and the others held it earlier.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot import ocsf
 from bot.enrichment.results import ConnectorReport, Report
@@ -67,7 +67,6 @@ def _verdict(report: Report, indicator: Indicator) -> Verdict:
             seen_in.append(connector.alias)
         if note is None:
             note = next((n.text for n in connector.notes if n.indicator == indicator), None)
-    threats += [m.name for f in findings.values() for m in f.malware or () if m.name]
     ranked = [f.severity_id for f in findings.values() if f.severity_id != ocsf.SeverityId.OTHER]
     return Verdict(
         indicator=indicator,
@@ -104,6 +103,8 @@ def _collect(
         if indicator in hit.matched:
             found = True
             findings.setdefault(hit.finding.finding_info.uid, hit.finding)
+            # The threat an alert that names the indicator found (not one of its device's)
+            threats += [m.name for m in hit.finding.malware or () if m.name]
     for file in connector.files:
         if indicator in file.matched:
             found = True
@@ -114,9 +115,14 @@ def _collect(
 
 
 def _holders_first(indicator: Indicator, devices: Sequence[DeviceSeen]) -> tuple[DeviceSeen, ...]:
-    """The most recently seen first; for an IP, only the device seen last holds it now."""
+    """The most recently seen first; for an IP, only the device seen last in each tenant holds
+    it now (tenants are separate networks: 10.0.0.5 in one is not 10.0.0.5 in another)."""
     ordered = sorted(devices, key=lambda d: d.last_seen or 0, reverse=True)
-    if indicator.type not in IP_TYPES or len(ordered) < 2:
+    if indicator.type not in IP_TYPES:
         return tuple(ordered)
-    holder, *earlier = ordered
-    return (holder, *(DeviceSeen(d.name, d.tenant, d.last_seen, current=False) for d in earlier))
+    holders: set[str] = set()
+    marked = []
+    for device in ordered:
+        marked.append(replace(device, current=device.tenant not in holders))
+        holders.add(device.tenant)
+    return tuple(sorted(marked, key=lambda d: not d.current))  # stable: holders, then earlier

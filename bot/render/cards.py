@@ -126,8 +126,10 @@ def _devices_said(verdict: Verdict, now: int | None) -> str:
         return ""
     current = [d for d in devices if d.current]
     earlier = len(devices) - len(current)
-    if earlier:  # a shared IP: who holds it now, and how many did before
-        return f"{escape(current[0].name)} now · {plural(earlier, 'device')} earlier"
+    if earlier:  # a shared IP: who holds it now (in each tenant), and how many did before
+        names = ", ".join(escape(d.name) for d in current[:2])
+        more = f" +{len(current) - 2}" if len(current) > 2 else ""
+        return f"{names}{more} now · {plural(earlier, 'device')} earlier"
     if len(devices) == 1:
         seen = ago(devices[0].last_seen, now)
         return escape(devices[0].name) + (f" · seen {seen}" if seen else "")

@@ -96,20 +96,17 @@ def ranked_devices(report: Report) -> list[tuple[ConnectorReport, DeviceResult]]
 
 
 def _ip_holders(report: Report) -> set[tuple[str, str | None]]:
-    """(tenant, device id) of the device that holds each shared IP of the report now."""
+    """(tenant, device id) of the device that holds each shared IP of the report now, in each
+    tenant (`bot.enrichment.verdicts`: tenants are separate networks)."""
     holders: set[tuple[str, str | None]] = set()
     for indicator in report.indicators:
         if indicator.type not in IP_TYPES:
             continue
-        matched = [
-            (c.alias, d.device)
-            for c in report.connectors
-            for d in c.devices
-            if indicator in d.matched
-        ]
-        if len(matched) > 1:
-            alias, device = max(matched, key=lambda m: m[1].last_seen_time or 0)
-            holders.add((alias, device.uid))
+        for connector in report.connectors:
+            matched = [d.device for d in connector.devices if indicator in d.matched]
+            if len(matched) > 1:
+                holder = max(matched, key=lambda device: device.last_seen_time or 0)
+                holders.add((connector.alias, holder.uid))
     return holders
 
 

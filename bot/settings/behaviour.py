@@ -24,6 +24,9 @@ class BotSettings(BaseSettings):
     log_format: Literal["auto", "console", "json"] = "auto"
     # Who sees a /mde answer: only the caller (default: indicators can be sensitive) or the channel.
     response_visibility: Visibility = "ephemeral"
+    # Where the "Look up in MDE" message shortcut answers: in the message's thread (privately
+    # where the bot is not a member) or only to the person who asked.
+    shortcut_reply: Literal["thread", "private"] = "thread"
     # Channels whose messages are enriched automatically: "*" for every channel the bot is in.
     auto_enrich_channels: CsvList = Field(default_factory=lambda: ["*"])
     # Who may use the bot at all; empty lists mean no restriction of that kind.

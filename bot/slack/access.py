@@ -58,8 +58,10 @@ class Access:
         return not self._channels or channel in self._channels
 
     async def allows(self, client: AsyncWebClient, user: str | None, channel: str | None) -> bool:
-        if not self.channel_allowed(channel):
-            return False
+        return self.channel_allowed(channel) and await self.user_allowed(client, user)
+
+    async def user_allowed(self, client: AsyncWebClient, user: str | None) -> bool:
+        """Whether `user` may use the bot, wherever (their App Home, for one)."""
         if not self.restricts_users:
             return True
         if user is None:

@@ -20,10 +20,11 @@ from urllib.parse import urlsplit
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.cache import TtlCache
-from bot.enrichment.results import Report
+from bot.enrichment.results import CheckReport, Report
 from bot.enrichment.service import EnrichmentService, ExtractionOptions
 from bot.errors import InputError
 from bot.mde.limits import Priority, Requester, requested_by
+from bot.render import summary_line
 from bot.settings import BotSettings
 from bot.slack.access import Access, Seen, Throttle
 from bot.slack.app import handle_error
@@ -54,6 +55,12 @@ BUSY_NOTE_EVERY = 600.0
 # OCSF files: one per card and device (a second click points at the first), and at most this
 # many per user in this many seconds.
 UPLOADS_PER_USER = (5, 600.0)
+# The App Home tab: each user's last lookups (kept a day, for this many users), and the
+# connections' status, tested at most this often however many people open the tab.
+RECENT_PER_USER = 5
+RECENT_USERS = 5000
+RECENT_TTL = 86400.0
+STATUS_TTL = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +69,16 @@ class PostedReport:
 
     report: Report
     audience: Audience
+
+
+@dataclass(frozen=True, slots=True)
+class RecentLookup:
+    """A lookup answered for someone, as their App Home lists it."""
+
+    at: int  # epoch ms
+    summary: str  # the answer's headline
+    channel: str | None
+    private: bool  # shown to them alone
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +97,14 @@ class Services:
     # Posted reports, by the opaque id their buttons carry.
     reports: TtlCache[PostedReport] = field(
         default_factory=lambda: TtlCache(ttl=REPORT_TTL, max_entries=500)
+    )
+    # Each user's last lookups, newest first, for their App Home.
+    recent: TtlCache[tuple[RecentLookup, ...]] = field(
+        default_factory=lambda: TtlCache(ttl=RECENT_TTL, max_entries=RECENT_USERS)
+    )
+    # The connections' last test, shared by everyone who opens the App Home meanwhile.
+    status: TtlCache[tuple[CheckReport, int]] = field(
+        default_factory=lambda: TtlCache(ttl=STATUS_TTL, max_entries=1)
     )
 
     @contextlib.asynccontextmanager
@@ -113,12 +138,27 @@ class Services:
         """The longest estimated wait for call budget that work is admitted with (seconds)."""
         return ADMISSION_WINDOWS * self.settings.mde_rate_window
 
-    def remember(self, report: Report, audience: Audience) -> str:
-        """Keep a report posted to `audience` for its buttons; returns the opaque id they
-        carry. Only a click from that audience gets it back (`recall`)."""
+    def remember(self, report: Report, audience: Audience, *, by: str | None) -> str:
+        """Keep a report posted to `audience` for its buttons, and among the recent lookups
+        of the user it answered (`by`); returns the opaque id the buttons carry. Only a click
+        from that audience gets it back (`recall`)."""
         report_id = secrets.token_hex(8)
         self.reports.put(report_id, PostedReport(report, audience))
+        if by:
+            private = audience.reader is not None
+            lookup = RecentLookup(report.at or 0, summary_line(report), audience.channel, private)
+            earlier = self.recent.get(by) or ()
+            self.recent.put(by, (lookup, *earlier)[:RECENT_PER_USER])
         return report_id
+
+    async def connection_status(self) -> tuple[CheckReport, int]:
+        """The connections' test and when it ran (epoch ms), at most STATUS_TTL old; one test
+        for concurrent callers."""
+
+        async def test() -> tuple[CheckReport, int]:
+            return await self.enrichment.check(), int(time.time() * 1000)
+
+        return await self.status.get_or_load("check", test)
 
     def recall(self, report_id: str, *, channel: str | None, user: str | None) -> Report:
         """The report a card's button names, for a click by `user` in `channel`."""
