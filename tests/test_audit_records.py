@@ -285,7 +285,7 @@ def test_anchors_are_read_as_logged() -> None:
             parse_anchor(wrong)
 
 
-PURE = ("bot.audit.records", "bot.audit.chain")
+PURE = ("bot.audit.records", "bot.audit.chain", "bot.audit.events", "bot.audit.export")
 DATABASE_DRIVERS = ("sqlalchemy", "alembic", "aiosqlite", "asyncpg")
 
 

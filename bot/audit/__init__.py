@@ -13,6 +13,7 @@ one append-only record each, hash-chained, in SQLite or PostgreSQL (docs/audit.m
 Modules (the pure ones say so; importing this package imports none of them):
 - `records` PURE: what a record is, its bounds, its canonical JSON and hash
 - `chain` PURE: walking a chain and naming its first broken link
+- `events` PURE: records as OCSF events; `export` PURE: JSON Lines, CSV, OCSF lines
 - `store`: `AuditStore` (open and migrate, append, list, verify)
 - `database`: the engine, write transactions and Alembic migrations, for any table set
 - `schema`: the tables; `migrations/`: their Alembic history
