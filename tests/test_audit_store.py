@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from structlog.testing import capture_logs
@@ -24,7 +24,7 @@ from structlog.testing import capture_logs
 from bot.audit import schema
 from bot.audit import store as store_module
 from bot.audit.chain import BreakKind, Head
-from bot.audit.database import DatabaseUnavailable, open_engine
+from bot.audit.database import DatabaseUnavailable, check_revision, migrate, open_engine
 from bot.audit.records import Actor, AuditKind, AuditRecord, Detail, Place, entry, seal
 from bot.audit.store import AuditStore
 from bot.retry import RetryPolicy
@@ -379,3 +379,46 @@ async def test_listing_stops_at_a_record_it_cannot_read(tmp_path: Path) -> None:
             await _unreadable(engine, records)
         with pytest.raises(DatabaseUnavailable, match="seq 2 cannot be read"):
             await all_records(opened)
+
+
+_OTHER_SET = """
+import sqlalchemy as sa
+from alembic import op
+
+revision = "approvals_0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table("approvals", sa.Column("id", sa.Integer, primary_key=True))
+
+
+def downgrade() -> None:
+    op.drop_table("approvals")
+"""
+
+
+def _write_other_set(folder: Path) -> Path:
+    (folder / "versions").mkdir(parents=True)
+    (folder / "env.py").write_text("from bot.audit.database import run_env\n\nrun_env()\n")
+    (folder / "versions" / "approvals_0001.py").write_text(_OTHER_SET)
+    return folder
+
+
+async def test_another_table_set_migrates_beside_the_trail_on_one_engine(tmp_path: Path) -> None:
+    """The recipe docs/audit.md gives: its own folder and version table, the shared engine."""
+    migrations = await asyncio.to_thread(_write_other_set, tmp_path / "approvals")
+    engine = open_engine(sqlite_url(tmp_path))
+    try:
+        async with await AuditStore.open(engine) as store:
+            await migrate(engine, migrations, version_table="alembic_version_approvals")
+            await migrate(engine, migrations, version_table="alembic_version_approvals")
+            await fill(store, 1)
+            await check_revision(engine, migrations, version_table="alembic_version_approvals")
+        async with engine.connect() as connection:
+            tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
+    finally:
+        await engine.dispose()
+    assert {"approvals", "alembic_version_approvals", "audit_records"} <= tables
