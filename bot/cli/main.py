@@ -7,6 +7,7 @@
     mde-bot enrich      look up the indicators in a text; OCSF, text or Block Kit out
     mde-bot normalize   MDE API JSON (a file or stdin) → OCSF events, one per line
     mde-bot check       test every MDE connection; exit 1 when anything is wrong
+    mde-bot audit       the audit trail: list, export (JSON Lines, CSV, OCSF), verify
     mde-bot --version
 
 Configuration errors and unusable input print one line and exit 2; nothing starts
@@ -28,6 +29,7 @@ from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 
 from bot import logs, ocsf, render
+from bot.cli import audit as audit_cli
 from bot.cli import normalize as normalize_cli
 from bot.enrichment.export import ocsf_events
 from bot.errors import ConfigError, InputError
@@ -79,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
         help=f"with --format ocsf: the OCSF schema the events follow (default {ocsf.OCSF_VERSION})",
     )
     normalize_cli.add_parser(sub)
+    audit_cli.add_parser(sub)
     check = sub.add_parser("check", help="test the MDE connections")
     check.add_argument("--tenant", action="append", default=[], help="check only this tenant")
     return parser
@@ -200,6 +203,7 @@ def _offline(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Callable[[argparse.Namespace, Registrar | None], int]] = {
     "extract": lambda args, _: _extract(args),
     "normalize": lambda args, _: normalize_cli.main(args),
+    "audit": lambda args, _: audit_cli.main(args),
     "enrich": lambda args, _: _offline(args),
     "check": lambda args, _: _offline(args),
     "simulator": lambda args, _: _offline(args),

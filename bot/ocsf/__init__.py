@@ -5,7 +5,8 @@ fills the caption beside its id; every `*_time` is epoch milliseconds; nulls are
 output (`to_json`). Modules: `enums` (ids and captions), `base` (model base, scalar types),
 `objects` (device, file, process, user, …), `finding` (metadata, finding info, ATT&CK),
 `events` (Detection Finding, legacy Security Finding, Device Inventory Info, File Query),
-`versions` (what differs between the OCSF versions we emit: 1.5.0 to 1.8.0).
+`versions` (what differs between the OCSF versions we emit: 1.5.0 to 1.8.0), `remediation`
+(the bot's own doings: Remediation Activity 7001/7002/7004, API Activity 6003; docs/audit.md).
 """
 
 from bot.ocsf.base import OCSF_VERSION, OcsfModel, is_email, is_ip, is_mac, to_json
@@ -74,6 +75,19 @@ from bot.ocsf.objects import (
     Url,
     User,
 )
+from bot.ocsf.remediation import (
+    Actor,
+    Api,
+    ApiActivity,
+    ApiRequest,
+    ConnectionInfo,
+    FileRemediationActivity,
+    NetworkRemediationActivity,
+    RemediationActivity,
+    RemediationEvent,
+    Service,
+    ServiceEndpoint,
+)
 from bot.ocsf.versions import SINCE, VERSIONS, Change, retarget, supports
 
 __all__ = [
@@ -82,13 +96,18 @@ __all__ = [
     "VERSIONS",
     "ActionId",
     "ActivityId",
+    "Actor",
     "Agent",
     "AgentTypeId",
     "Analytic",
     "AnalyticTypeId",
+    "Api",
+    "ApiActivity",
+    "ApiRequest",
     "Attack",
     "Change",
     "ConfidenceId",
+    "ConnectionInfo",
     "DetectionFinding",
     "Device",
     "DeviceInventoryInfo",
@@ -100,6 +119,7 @@ __all__ = [
     "Feature",
     "File",
     "FileQuery",
+    "FileRemediationActivity",
     "FileTypeId",
     "FindingInfo",
     "Fingerprint",
@@ -113,6 +133,7 @@ __all__ = [
     "NetworkEndpoint",
     "NetworkInterface",
     "NetworkInterfaceTypeId",
+    "NetworkRemediationActivity",
     "Observable",
     "ObservableTypeId",
     "OcsfEnum",
@@ -124,8 +145,12 @@ __all__ = [
     "Product",
     "QueryActivityId",
     "QueryResultId",
+    "RemediationActivity",
+    "RemediationEvent",
     "RiskLevelId",
     "SecurityFinding",
+    "Service",
+    "ServiceEndpoint",
     "SeverityId",
     "SignatureAlgorithmId",
     "SignatureStateId",
