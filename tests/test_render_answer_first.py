@@ -57,7 +57,7 @@ def mimikatz(**changes: Any) -> FileInfo:
 # ---------------------------------------------------------------------- verdicts
 
 
-def test_each_indicator_gets_a_verdict_line_under_the_headline_in_the_order_pasted() -> None:
+def test_each_indicator_gets_a_verdict_under_the_headline_in_the_order_pasted() -> None:
     sha1 = Indicator(IndicatorType.SHA1, SHA1)
     name = Indicator(IndicatorType.FILENAME, "payroll_sync.exe")
     device = device_result(machine(0), [alert(1), alert(2, "Low")], (IP, sha1))
@@ -71,14 +71,15 @@ def test_each_indicator_gets_a_verdict_line_under_the_headline_in_the_order_past
         at=AT,
     )
 
-    first = lines(render.report_message(report))[:5]
+    first = lines(render.report_message(report))[:4]
 
     assert first == [
         "🔴 1 High alert · ws-000 · contoso",
-        "`payroll_sync.exe` → not seen in contoso, fabrikam",
+        # MDE says the same of both: one line, where the first of them stood
+        "`payroll_sync.exe`, `hxxps://payroll-sync[.]example[.]com/stage2.ps1` → not seen in "
+        "contoso, fabrikam",
         "`10[.]1[.]2[.]3` → ws-000 · seen just now · 🔴 2 alerts",  # the device's alerts
         "`3395856c…` → HackTool:Win32/Mimikatz · ws-000 · seen just now · 🔴 1 alert",  # its own
-        "`hxxps://payroll-sync[.]example[.]com/stage2.ps1` → not seen in contoso, fabrikam",
     ]
 
 
@@ -144,12 +145,15 @@ def test_several_indicators_mde_has_not_seen_share_one_line() -> None:
 
 
 def test_every_verdict_survives_the_largest_message() -> None:
-    """500 indicators (the highest per-message setting), each found, with the longest names:
-    the verdicts are cut to their share of the message and the rest are counted, never lost
-    to the block cap."""
+    """500 indicators (the highest per-message setting), each found with a threat of its own
+    and the longest names: the verdicts are cut to their share of the message and the rest are
+    counted, never lost to the block cap."""
     names = tuple(Indicator(IndicatorType.FILENAME, f"{'x' * 200}{n}.exe") for n in range(500))
     hits = tuple(
-        FindingResult(finding_from_alert(alert(n), portal_url=PORTAL), (names[n],))
+        FindingResult(
+            finding_from_alert(alert(n, threatName=f"Trojan:Win32/Case{n}"), portal_url=PORTAL),
+            (names[n],),
+        )
         for n in range(500)
     )
     report = Report(names, (connector(findings=hits),), at=AT)
@@ -246,7 +250,7 @@ def test_a_device_card_is_two_lines_and_one_menu() -> None:
     ]
 
 
-def test_one_file_card_per_file_with_the_hash_as_pasted_and_each_tenants_figures() -> None:
+def test_one_file_card_per_file_with_the_pasted_hash_and_each_tenants_figures() -> None:
     sha1 = Indicator(IndicatorType.SHA1, SHA1)
     contoso = connector(
         devices=(device_result(machine(0), [], (sha1,)), device_result(machine(1), [], (sha1,))),
@@ -260,9 +264,8 @@ def test_one_file_card_per_file_with_the_hash_as_pasted_and_each_tenants_figures
     cards = [t for t in texts(message.blocks) if t.startswith("📄")]
 
     assert cards == [
-        f"📄 `{SHA1}`\n"
-        "*HackTool:Win32/Mimikatz* · signed by Mimikatz Ltd, invalid certificate · "
-        "1,200 devices worldwide\n"
+        "📄 `3395856c…` · *HackTool:Win32/Mimikatz*\n"
+        "signed by Mimikatz Ltd, invalid certificate · 1,200 devices worldwide\n"
         "contoso: 2 devices, 1 alert · fabrikam: 0 devices, 0 alerts"
     ]
     # the file card comes right after the verdicts, before the devices
@@ -306,5 +309,5 @@ def test_show_all_says_how_many_alerts_it_shows_and_keeps_verdicts_files_and_not
     assert (total, text.count(long)) == (40, shown_alerts)
     assert 0 < shown_alerts < 40
     assert "`10[.]1[.]2[.]3` → ws-000" in text
-    assert f"📄 `{SHA1}`" in text
+    assert "📄 `3395856c…` · HackTool:Win32/Mimikatz" in text
     assert "💡 `3395856c…` seen on 3 devices in 30 days" in text

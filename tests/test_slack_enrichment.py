@@ -96,8 +96,9 @@ async def test_several_indicators_get_exactly_one_threaded_reply(
     assert post["unfurl_media"] is False
     card = shown(post)
     assert "3 indicators looked up" in card
-    for defanged in ("10[.]1[.]2[.]3", DEMO_SHA256, "payroll-sync-update[.]com"):
-        assert defanged in card
+    # each indicator has its verdict line (a hash by its first 8 characters, as pasted)
+    for defanged in ("10[.]1[.]2[.]3", f"{DEMO_SHA256[:8]}…", "hxxps://payroll-sync-update[.]com"):
+        assert f"`{defanged}" in card
 
 
 async def test_a_reply_in_a_thread_stays_in_that_thread(stack: Stack) -> None:

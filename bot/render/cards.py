@@ -45,7 +45,7 @@ DETECTION_SOURCES = {
 }
 TAGS_SHOWN = 3
 SHORT_INDICATOR = 48  # characters of a URL or name in a one-line verdict
-UNSEEN_SHOWN = 10  # indicators named in one `not seen` line
+SHARED_SHOWN = 10  # indicators named in one shared verdict line
 
 
 def top_severity(findings: Sequence[ocsf.DetectionFinding]) -> ocsf.SeverityId | None:
@@ -94,30 +94,30 @@ def device_groups(device: ocsf.Device) -> tuple[list[str], list[str]]:
 
 
 def verdict_line(verdict: Verdict, *, now: int | None) -> str:
-    """`` `10[.]8[.]0[.]25` → ws-eng-027 now · 3 devices earlier · 🔴 2 High``: what MDE says
+    """`` `10[.]8[.]0[.]25` → ws-eng-027 now · 3 devices earlier · 🔴 2 alerts``: what MDE says
     of one indicator, in the form it was pasted (defanged)."""
-    head = f"{indicator_code(verdict.indicator, short=True)} →"
+    return shared_line([verdict.indicator], verdict_said(verdict, now=now))
+
+
+def verdict_said(verdict: Verdict, *, now: int | None) -> str:
+    """The right-hand side of a verdict line (mrkdwn): what MDE says of the indicator."""
     if not verdict.found:
-        return f"{head} {escape(unseen_said(verdict))}"
+        return escape(verdict.note or f"not seen in {', '.join(verdict.searched) or 'any tenant'}")
     parts = [_devices_said(verdict, now)]
     if verdict.threat:
         parts.insert(0, f"*{escape(verdict.threat)}*")
     if verdict.alerts:
         worst = severity_emoji(verdict.worst)
         parts.append(f"{worst} {plural(verdict.alerts, 'alert')}")
-    return f"{head} " + " · ".join(p for p in parts if p)
+    return " · ".join(p for p in parts if p)
 
 
-def unseen_said(verdict: Verdict) -> str:
-    """What a verdict that found nothing says: why, or where it was looked for."""
-    return verdict.note or f"not seen in {', '.join(verdict.searched) or 'any tenant'}"
-
-
-def unseen_line(indicators: Sequence[Indicator], said: str) -> str:
-    """Several indicators MDE says the same of (`not seen in contoso, fabrikam`): one line."""
-    shown = ", ".join(indicator_code(i, short=True) for i in indicators[:UNSEEN_SHOWN])
-    more = f" +{len(indicators) - UNSEEN_SHOWN}" if len(indicators) > UNSEEN_SHOWN else ""
-    return f"{shown}{more} → {escape(said)}"
+def shared_line(indicators: Sequence[Indicator], said: str) -> str:
+    """Indicators MDE says the same of (the hashes and the name of one file, several addresses
+    of one device, all `not seen in contoso`): one line, `said` being mrkdwn already."""
+    shown = ", ".join(indicator_code(i, short=True) for i in indicators[:SHARED_SHOWN])
+    more = f" +{len(indicators) - SHARED_SHOWN}" if len(indicators) > SHARED_SHOWN else ""
+    return f"{shown}{more} → {said}"
 
 
 def _devices_said(verdict: Verdict, now: int | None) -> str:
@@ -265,28 +265,29 @@ def signing_said(info: FileInfo) -> str:
 
 
 def file_card(results: Sequence[tuple[str, FileResult, int, int]]) -> Block:
-    """One card per file, whichever tenants know it: the hash as pasted, MDE's verdict, its
-    signature, and per tenant the devices and alerts it was seen with. `results`: (tenant,
-    result, devices, alerts) for each tenant that knows the file."""
+    """One card per file, whichever tenants know it: the hash (cut to its start when it was
+    pasted: the verdict line above has it whole in the reader's message), MDE's verdict, its
+    signature and prevalence, and per tenant the devices and alerts it was seen with.
+    `results`: (tenant, result, devices, alerts) for each tenant that knows the file."""
     _, first, _, _ = results[0]
     info = first.info
     pasted = next((i for i in first.matched if i.type in HASH_TYPES), None)
-    digest = pasted.value if pasted else (info.sha256 or info.sha1 or "")
+    digest = indicator_code(pasted, short=True) if pasted else code(info.sha256 or info.sha1 or "")
     verdict = info.determination_value or info.determination_type or ""
+    known = verdict and verdict.strip().lower() not in {"unknown", "none", "null"}
+    head = f"📄 {digest} · " + (f"*{escape(verdict)}*" if known else "no verdict from Microsoft")
     facts = []
-    if verdict and verdict.strip().lower() not in {"unknown", "none", "null"}:
-        facts.append(f"*{escape(verdict)}*")
     if said := signing_said(info):
         facts.append(said)
     if info.global_prevalence is not None:
         facts.append(f"{info.global_prevalence:,} devices worldwide")
+    if info.file_product_name or info.file_publisher:
+        facts.append(
+            escape(" — ".join(p for p in (info.file_product_name, info.file_publisher) if p))
+        )
     tenants = [
         f"{escape(tenant)}: {plural(devices, 'device')}, {plural(alerts, 'alert')}"
         for tenant, _, devices, alerts in results
     ]
-    lines = [f"📄 {code(digest)}", " · ".join(facts) or "no verdict from Microsoft"]
-    if info.file_product_name or info.file_publisher:
-        product = " — ".join(p for p in (info.file_product_name, info.file_publisher) if p)
-        lines.append(escape(product))
-    lines.append(" · ".join(tenants))
-    return section("\n".join(lines))
+    lines = [head, " · ".join(facts), " · ".join(tenants)]
+    return section("\n".join(line for line in lines if line))

@@ -31,10 +31,9 @@ from bot.render.cards import (
     device_label,
     file_card,
     indicator_code,
+    shared_line,
     top_severity,
-    unseen_line,
-    unseen_said,
-    verdict_line,
+    verdict_said,
 )
 from bot.render.kit import (
     MAX_FIELDS,
@@ -58,10 +57,11 @@ from bot.slack.buttons import ActionId, ReportRef, encode
 from bot.slack.mrkdwn import code, date, escape
 
 MAX_DEVICE_CARDS = 5
+FEWER_DEVICE_CARDS = 3  # when more than FEW_INDICATORS indicators have verdict lines
+FEW_INDICATORS = 3
 EXPANDED_DEVICE_CARDS = 10
 COLLAPSED_FINDINGS = 3
 PROBLEMS_SHOWN = 3  # per tenant
-GROUP_UNSEEN = 3  # this many indicators MDE says the same "not seen" of share one line
 # The verdicts' share of a message (12,000 characters): with the headline and the problems,
 # they come first and are never cut by `fit`.
 VERDICTS_TEXT = 6_000
@@ -240,21 +240,16 @@ def _sections(lines: Iterable[str]) -> list[Block]:
 
 
 def _verdict_lines(report: Report) -> list[str]:
-    """A line per indicator, in the message's order; indicators MDE says the same "not seen"
-    of, when there are several, share one line where the first of them stood. Within
-    VERDICTS_TEXT in all, so they always fit (the rest are counted)."""
-    unseen: dict[str, list[Indicator]] = {}
-    for verdict in verdicts(report):
-        if not verdict.found:
-            unseen.setdefault(unseen_said(verdict), []).append(verdict.indicator)
+    """A line per indicator, in the message's order; indicators MDE says the same of share one
+    line, where the first of them stood. Within VERDICTS_TEXT in all, so they always fit (the
+    rest are counted)."""
+    said = {v.indicator: verdict_said(v, now=report.at) for v in verdicts(report)}
+    alike: dict[str, list[Indicator]] = {}
+    for indicator, text in said.items():
+        alike.setdefault(text, []).append(indicator)
     lines: list[tuple[str, int]] = []  # (line, indicators it speaks of)
-    for verdict in verdicts(report):
-        said = unseen_said(verdict)
-        group = [] if verdict.found else unseen[said]
-        if len(group) < GROUP_UNSEEN:
-            lines.append((verdict_line(verdict, now=report.at), 1))
-        elif group[0] == verdict.indicator:
-            lines.append((unseen_line(group, said), len(group)))
+    for text, group in alike.items():  # dicts keep the order the first of each came in
+        lines.append((shared_line(group, text), len(group)))
     kept: list[str] = []
     size = 0
     for n, (line, _) in enumerate(lines):
@@ -277,6 +272,12 @@ def _verdicts(report: Report) -> list[Block]:
     return _sections(lines)
 
 
+def _device_cards(report: Report) -> int:
+    """How many device cards a collapsed answer shows: fewer when there are many verdict lines
+    above them (which name the devices already), so the answer stays near one screen."""
+    return MAX_DEVICE_CARDS if len(report.indicators) <= FEW_INDICATORS else FEWER_DEVICE_CARDS
+
+
 def _devices(report: Report, limit: int) -> list[Block]:
     devices = ranked_devices(report)
     blocks = [device_card(d, c, now=report.at) for c, d in devices[:limit]]
@@ -287,10 +288,13 @@ def _devices(report: Report, limit: int) -> list[Block]:
 
 
 def _alerts(report: Report, *, expand: bool) -> list[str]:
+    """An alert a line; expanded, with what matched it and its details (collapsed, the
+    verdicts above already say which indicator led where)."""
     hits = {r.finding.finding_info.uid: r.matched for c in report.connectors for r in c.findings}
     lines = []
     for _, finding in ranked_findings(report):
-        line = alert_line(finding, matched=hits.get(finding.finding_info.uid, ()))
+        matched = hits.get(finding.finding_info.uid, ()) if expand else ()
+        line = alert_line(finding, matched=matched)
         if expand and (details := alert_details(finding)):
             line += f"\n      {details}"
         lines.append(line)
@@ -341,7 +345,7 @@ def report_message(
     if (problems := problems_block(report)) is not None:
         head.append(problems)
     head += [*_verdicts(report), *_files(report)]
-    body = _devices(report, EXPANDED_DEVICE_CARDS if expand else MAX_DEVICE_CARDS)
+    body = _devices(report, EXPANDED_DEVICE_CARDS if expand else _device_cards(report))
     tail = [*_notes(report), _footer(report)]
     alerts = _alerts(report, expand=expand)
     if expand:
