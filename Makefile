@@ -54,6 +54,12 @@ run: $(STAMP)
 ## bench: benchmarks (about 8 min; ARGS=--quick for about 1 min); writes bench/results/
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
+	@# Section 9 (phone) draws the cards with headless Chromium; as root on Debian (CI), install it.
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    chromium fonts-lato fonts-noto-color-emoji; } || echo "make bench: chromium not installed"; \
+	else echo "make bench: section 9 needs chromium: apt-get install chromium fonts-lato fonts-noto-color-emoji"; fi
 	$(BIN)/python -m bench $(ARGS)
 
 fmt: $(STAMP)

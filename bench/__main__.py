@@ -10,6 +10,7 @@ run writes `latest-quick.*`, a partial one (`--only`, `--skip`) `latest-partial.
     2 end to end   bench.e2e          6 extraction   bench.extraction (another module's run())
     3 API economy  bench.economy      7 memory       bench.memory
     4 budget       bench.budget       8 abuse        bench.abuse
+    9 phone        bench.phone (the cards at phone size, drawn by headless Chromium)
 
 `--quick` runs a smaller version of each section (about a minute in all, extraction aside).
 The exit status is 0 even when a figure misses its target: the table says so; it is 1 when a
@@ -45,6 +46,7 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "6": ("extraction", "bench.extraction"),
     "7": ("memory", "bench.memory"),
     "8": ("abuse", "bench.abuse"),
+    "9": ("phone", "bench.phone"),
 }
 
 
