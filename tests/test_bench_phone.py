@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from bench.phone import left_out_by_show_all, on_first_screen, verdict_lines
+from bench.phone import indicators_named, left_out_by_show_all, on_first_screen, verdict_lines
 from bench.phone_cards import FAILING_TENANT, TEN_INDICATORS, TEN_TEXT, TITLES, payloads
 from bot.indicators import IndicatorType, extract
 from tests.blockkit import assert_valid_blocks
@@ -35,8 +35,8 @@ async def test_the_section_draws_valid_block_kit_that_says_what_it_should() -> N
     for message in messages.values():
         assert message["text"]
         assert_valid_blocks(message["blocks"])
-    # one verdict line per indicator (the two MDE does not know are too few to share one)
-    assert len(verdict_lines(messages["ten-mixed"])) == TEN_INDICATORS
+    # a verdict for each indicator (indicators MDE says the same of share a line)
+    assert indicators_named(verdict_lines(messages["ten-mixed"])) == TEN_INDICATORS
     # the problems block under the headline is not a verdict
     failure = messages["tenant-failure"]
     assert FAILING_TENANT in failure["text"]

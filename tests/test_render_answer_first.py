@@ -311,3 +311,17 @@ def test_show_all_says_how_many_alerts_it_shows_and_keeps_verdicts_files_and_not
     assert "`10[.]1[.]2[.]3` → ws-000" in text
     assert "📄 `3395856c…` · HackTool:Win32/Mimikatz" in text
     assert "💡 `3395856c…` seen on 3 devices in 30 days" in text
+
+
+def test_a_tenants_note_on_what_another_tenant_found_is_left_out() -> None:
+    sha1 = Indicator(IndicatorType.SHA1, SHA1)
+    contoso = connector(
+        files=(FileResult(mimikatz(), (sha1,)),),
+        notes=(Note(sha1, "seen on 3 devices in 30 days"),),
+    )
+    fabrikam = connector("fabrikam", notes=(Note(sha1, "MDE has no record of this file"),))
+
+    text = shown(render.report_message(Report((sha1,), (contoso, fabrikam))))
+
+    assert "💡 contoso: `3395856c…` seen on 3 devices in 30 days" in text
+    assert "no record" not in text

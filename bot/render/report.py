@@ -306,15 +306,16 @@ def _files(report: Report) -> list[Block]:
 
 
 def _notes(report: Report) -> list[Block]:
-    """Notes on indicators that were found anyway (the verdicts say the others)."""
-    found = {v.indicator for v in verdicts(report) if v.found}
+    """A tenant's notes on indicators it found (the verdicts say why the others were not:
+    that another tenant has no record of a file one tenant knows is no news)."""
+    found_in = {v.indicator: set(v.seen_in) for v in verdicts(report) if v.found}
     several = len(report.connectors) > 1
     notes = [
         f"💡 {escape(c.alias) + ': ' if several else ''}"
         f"{indicator_code(n.indicator, short=True)} {escape(n.text)}"
         for c in report.connectors
         for n in c.notes
-        if n.indicator in found
+        if c.alias in found_in.get(n.indicator, ())
     ]
     return [context(list(dict.fromkeys(notes))[:5])] if notes else []
 
