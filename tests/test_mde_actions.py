@@ -458,6 +458,8 @@ async def test_find_request_looks_only_since_when_asked(
     assert other is None
     with pytest.raises(InputError):
         await actions.find_request(client, DEVICE, marker=" ")
+    with pytest.raises(InputError):
+        await actions.find_request(client, DEVICE, marker=MARKER, since=datetime(2026, 1, 1))
 
 
 async def test_a_429_on_a_write_waits_then_succeeds(sim: Simulator, client: MdeClient) -> None:

@@ -396,6 +396,8 @@ async def find_request(
     device = query.machine_id(machine_id)
     conditions = [f"machineId eq {query.odata_string(device)}"]
     if since is not None:
+        if since.tzinfo is None:
+            raise InputError("since needs a time zone")
         conditions.append(f"creationDateTimeUtc ge {_stamp(since - CLOCK_SKEW)}")
     with _refusals(client, f"device {device}", MACHINE_READ):
         rows = await client.collect_uncached(
