@@ -10,7 +10,17 @@ at the boundary where they occur; everything above that boundary speaks only the
         ├── MdeAuthError          no token: bad tenant, client id or secret (AADSTS code kept)
         ├── MdeForbidden          token fine, permission or licence missing (roles kept)
         ├── MdeNotFound           the entity does not exist
-        ├── MdeBadRequest         MDE rejected the request (malformed identifier, OData)
+        │   └── MdePackageNotReady  an investigation package's link, asked for before
+        │                           its collection succeeded
+        ├── MdeBadRequest         MDE rejected the request (malformed identifier, OData, a
+        │                         response action's body); MDE's code and its words kept
+        │                         (`detail`, shortened: never a body)
+        ├── MdeActionPending      400 "Action is already in progress": one of the same kind
+        │                         runs on the device (nothing new was created)
+        ├── MdeNotSupported       400: the device's OS or sensor cannot run the action
+        ├── MdeUnconfirmed        a write may or may not have taken effect (timeout, dropped
+        │                         connection, 5xx, an unreadable answer): look before sending
+        │                         it again; never retried by the client
         ├── MdeRateLimited        429; `retry_after` seconds
         ├── MdeBusy               our own queue for the connector is full, or the answer's
         │                         deadline passed while it waited (no call was sent)
@@ -89,12 +99,68 @@ class MdeNotFound(MdeError):
     """404: the device, alert or file is unknown to MDE."""
 
 
-class MdeBadRequest(MdeError):
-    """400: MDE rejected the identifier or query."""
+class MdePackageNotReady(MdeNotFound):
+    """An investigation package's download link was asked for before its collection had
+    succeeded: MDE answers 404 until then."""
 
-    def __init__(self, connector: str, message: str, *, code: str = "", hint: str = "") -> None:
+
+class MdeBadRequest(MdeError):
+    """400: MDE rejected the identifier, the query or a response action's body.
+
+    `detail` is MDE's own message, shortened: text from MDE, not ours (escape it to show it).
+    """
+
+    def __init__(
+        self, connector: str, message: str, *, code: str = "", detail: str = "", hint: str = ""
+    ) -> None:
         super().__init__(connector, message, hint=hint)
         self.code = code
+        self.detail = detail
+
+
+class MdeActionPending(MdeError):
+    """400 "Action is already in progress": an action of the same kind is Pending or InProgress
+    on the device, so MDE created nothing. `detail` is what MDE said."""
+
+    def __init__(
+        self, connector: str, message: str, *, code: str = "", detail: str = "", hint: str = ""
+    ) -> None:
+        super().__init__(connector, message, hint=hint)
+        self.code = code
+        self.detail = detail
+
+
+class MdeNotSupported(MdeError):
+    """400 OsPlatformNotSupported or ClientVersionNotSupported: the device cannot run the
+    action (its OS, its version or its sensor). `detail` is what MDE said."""
+
+    def __init__(
+        self, connector: str, message: str, *, code: str = "", detail: str = "", hint: str = ""
+    ) -> None:
+        super().__init__(connector, message, hint=hint)
+        self.code = code
+        self.detail = detail
+
+
+class MdeUnconfirmed(MdeError):
+    """A write (POST, PATCH, DELETE) may or may not have been carried out: it timed out, the
+    connection dropped after it was sent, or MDE answered 5xx (`status`). Or MDE accepted it
+    (`accepted`: it was carried out) with an answer that could not be read. Never retried:
+    sending it again could act twice. The caller looks first (`bot.mde.actions.find_request`
+    and the other confirmation reads)."""
+
+    def __init__(
+        self,
+        connector: str,
+        message: str,
+        *,
+        status: int | None = None,
+        accepted: bool = False,
+        hint: str = "",
+    ) -> None:
+        super().__init__(connector, message, hint=hint)
+        self.status = status
+        self.accepted = accepted
 
 
 class MdeRateLimited(MdeError):

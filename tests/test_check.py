@@ -1,5 +1,7 @@
 """Test connection (`mde-bot check`, `/mde check`) on each seeded misconfiguration: real msal,
-real HTTPS to the simulator; every problem explained, no secret ever shown."""
+real HTTPS to the simulator; every problem explained, no secret ever shown. The response
+actions' permissions are optional features, and `allowed_actions` says which actions a token's
+roles can take."""
 
 from __future__ import annotations
 
@@ -12,11 +14,14 @@ import aiohttp
 import pytest
 
 from bot.demo.backend import simulator_connectors
-from bot.demo.simulator import ALL_READ_ROLES, AppRegistration, Simulator
+from bot.demo.simulator import ALL_ACTION_ROLES, ALL_READ_ROLES, AppRegistration, Simulator
 from bot.demo.simulator import data as d
-from bot.enrichment.check import run_check
+from bot.enrichment.check import ACTION_FEATURES, LOOKUP_FEATURES, allowed_actions, run_check
 from bot.enrichment.results import CheckReport, ConnectorCheck
+from bot.mde.actions import ActionKind
 from bot.mde.client import MdeClient
+from bot.render import check_message
+from bot.render.text import blocks_to_text
 from bot.runtime import build_clients
 from bot.settings import ConnectorSettings
 from tests.conftest import bot_settings
@@ -49,8 +54,17 @@ def app(tenant: str = d.CONTOSO_TENANT, **fields: object) -> AppRegistration:
     return AppRegistration(CLIENT, SECRET, tenant, **fields)  # type: ignore[arg-type]
 
 
+LOOKUPS = {f.name for f in LOOKUP_FEATURES}
+ACTIONS = [f.name for f in ACTION_FEATURES]
+
+
 def missing(result: ConnectorCheck) -> list[str]:
-    return [p.feature for p in result.permissions if not p.granted]
+    """The lookups' features that are missing (the actions' have tests of their own)."""
+    return [p.feature for p in result.permissions if not p.granted and p.feature in LOOKUPS]
+
+
+def missing_actions(result: ConnectorCheck) -> list[str]:
+    return [p.feature for p in result.permissions if not p.granted and p.feature not in LOOKUPS]
 
 
 async def test_a_good_connection_passes_every_step(simulator: Simulator) -> None:
@@ -95,6 +109,7 @@ async def test_no_permission_granted_at_all(simulator: Simulator) -> None:
     assert not result.ok
     assert result.token.message == "token acquired, but it carries no application roles"
     assert len(missing(result)) == 4
+    assert missing_actions(result) == ACTIONS
     assert result.probe is not None
     assert result.probe.message == "MDE refused the live call: the app lacks Machine.Read.All"
 
@@ -183,3 +198,68 @@ async def test_embedded_defaults_check_green(simulator: Simulator, alias: str) -
         report = await run_check(clients, demo=True)
         clients[0].tokens.close()
     assert report.ok
+
+
+# ------------------------------------------------------------------------------ response actions
+
+
+async def test_a_read_only_app_passes_with_every_action_missing_as_optional(
+    simulator: Simulator,
+) -> None:
+    """The simulator's read-only app reads custom indicators (Ti.Read.All), nothing more."""
+    result = await check(simulator, app=app())
+
+    assert result.ok
+    assert missing_actions(result) == [a for a in ACTIONS if a != "Read custom indicators"]
+    assert all(not p.required for p in result.permissions if p.feature in ACTIONS)
+    shown = blocks_to_text(check_message(CheckReport((result,))).blocks)
+    assert "⚠️ Isolate and release devices — `Machine.Isolate` missing (optional)" in shown
+    assert (
+        "⚠️ Stop and quarantine files — `Machine.StopAndQuarantine or Machine.ReadWrite.All` "
+        "missing (optional)" in shown
+    )
+
+
+async def test_an_app_that_reads_and_acts_has_every_action(simulator: Simulator) -> None:
+    result = await check(simulator, app=app(roles=ALL_READ_ROLES + ALL_ACTION_ROLES))
+
+    assert result.ok
+    assert missing_actions(result) == []
+    assert allowed_actions(ALL_READ_ROLES + ALL_ACTION_ROLES) == frozenset(ActionKind)
+
+
+async def test_one_action_role_grants_its_feature_alone(simulator: Simulator) -> None:
+    result = await check(simulator, app=app(roles=(*ALL_READ_ROLES, "Machine.Scan")))
+
+    assert missing_actions(result) == [
+        a for a in ACTIONS if a not in {"Antivirus scans", "Read custom indicators"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("roles", "allowed"),
+    [
+        ((), set()),
+        (ALL_READ_ROLES, set()),
+        (("Machine.Read.All", "Machine.Isolate"), {ActionKind.ISOLATE, ActionKind.RELEASE}),
+        (("Machine.Read.All", "Machine.Scan"), {ActionKind.SCAN}),
+        (("Machine.Read.All", "Machine.CollectForensics"), {ActionKind.COLLECT}),
+        (
+            ("Machine.Read.All", "Machine.RestrictExecution"),
+            {ActionKind.RESTRICT, ActionKind.UNRESTRICT},
+        ),
+        (("Machine.Read.All", "Machine.StopAndQuarantine"), {ActionKind.QUARANTINE}),
+        # Machine.ReadWrite.All reads devices and stands for Machine.StopAndQuarantine (as
+        # documented), not for the other action roles.
+        (("Machine.ReadWrite.All",), {ActionKind.QUARANTINE, ActionKind.TAG}),
+        # An action role without a role that reads machine actions: not followable.
+        (("Machine.Isolate", "Machine.Scan"), set()),
+        (("Alert.ReadWrite.All",), {ActionKind.TRIAGE}),
+        (("Alert.Read.All",), set()),
+        (("Ti.ReadWrite",), {ActionKind.BLOCK}),
+        (("Ti.ReadWrite.All",), {ActionKind.BLOCK}),
+        (("Ti.Read.All",), set()),
+    ],
+)
+def test_allowed_actions(roles: tuple[str, ...], allowed: set[ActionKind]) -> None:
+    assert allowed_actions(roles) == allowed

@@ -11,7 +11,15 @@ token provider, budget, retry policy and cache. Every call:
 
 Answers are cached as what the caller made of them (`parse`), weighed by their size on the
 wire; an answer the caller could read only in part (`keep` says no) is handed back but never
-cached, so the next lookup asks MDE again.
+cached, so the next lookup asks MDE again. `fresh` reads past the cache (what is polled, and
+what confirms a write).
+
+Writes (`write`: POST, PATCH, DELETE; `bot.mde.actions`) are retried only where MDE surely did
+nothing: after a 401 (once, with a new token), a 429 (after Retry-After) or a connection that
+could not be made. A timeout, a connection lost after sending, a 5xx, or an answer that cannot
+be read raise `MdeUnconfirmed` at once: the request may have been carried out, and only the
+caller can look before sending it again. A write that went through, or may have, clears the
+connector's cache: what MDE said before may no longer hold. Writes are never cached.
 
 Callers (`bot.mde.lookups`) only pass paths built from values validated by `bot.mde.query`,
 each path segment percent-encoded (`segment`).
@@ -41,9 +49,11 @@ from bot.errors import (
     MdeNotFound,
     MdeRateLimited,
     MdeUnavailable,
+    MdeUnconfirmed,
 )
+from bot.logs import get_logger
 from bot.mde.auth import TokenProvider
-from bot.mde.limits import HUNTING_WINDOWS, Budget, DeadlinePassed, QueueFull
+from bot.mde.limits import HUNTING_WINDOWS, Budget, DeadlinePassed, QueueFull, Window
 from bot.retry import POLICY, RetryPolicy, retry_after
 from bot.settings import ConnectorSettings
 
@@ -66,6 +76,13 @@ MAX_ANSWER_BYTES: Final = 32 * 1024 * 1024
 # any entry costs (its key, the entry itself, the dictionary's slot: about 1 KB).
 PARSED_BYTES_PER_WIRE_BYTE: Final = 3
 ENTRY_BYTES: Final = 1024
+# getPackageUri's own limit, on top of the API's: 2 calls a minute and 120 an hour.
+PACKAGE_URI_WINDOWS: Final = (Window(2, 60.0), Window(120, 3600.0))
+WRITE_METHODS: Final = frozenset({"POST", "PATCH", "DELETE"})
+MAX_DETAIL_CHARS: Final = 300  # of MDE's own error message, kept on a refusal
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+
+log = get_logger(__name__)
 
 
 def segment(value: str, *, safe: str = "") -> str:
@@ -118,6 +135,7 @@ class MdeClient:
         ssl_context: ssl.SSLContext,
         budget: Budget | None = None,
         hunting_budget: Budget | None = None,
+        package_budget: Budget | None = None,
         retry: RetryPolicy | None = None,
         cache: TtlCache[Answer] | None = None,
         timeout: float = CALL_TIMEOUT,
@@ -134,6 +152,10 @@ class MdeClient:
             Budget(HUNTING_WINDOWS, max_in_flight=MAX_IN_FLIGHT)
             if hunting_budget is None
             else hunting_budget
+        )
+        # getPackageUri's own windows; its calls also take a slot of `budget`.
+        self.package_budget = (
+            Budget(PACKAGE_URI_WINDOWS) if package_budget is None else package_budget
         )
         self._retry = POLICY if retry is None else retry
         self.cache: TtlCache[Answer] = TtlCache(cost=answer_cost) if cache is None else cache
@@ -158,6 +180,7 @@ class MdeClient:
         """Stop what the client runs of its own (the budgets' schedulers); idempotent."""
         await self.budget.close()
         await self.hunting_budget.close()
+        await self.package_budget.close()
 
     # ------------------------------------------------------------------ public calls
 
@@ -234,6 +257,54 @@ class MdeClient:
         answer = await self.cache.get_or_load(("DERIVED", *key), wrapped, keep=_keeping(keep))
         return answer.value
 
+    async def fresh(
+        self,
+        path: str,
+        params: Params | None = None,
+        *,
+        parse: Callable[[Json], T],
+        limit: Budget | None = None,
+    ) -> T:
+        """GET `path` and `parse` the body, past the cache (neither read from it nor kept in
+        it): for what is polled, and for the reads that confirm a write. Retried as any read.
+
+        `limit` is a budget of the endpoint's own (getPackageUri's 2 a minute): every try also
+        takes a slot of it, and is refused at once (`MdeRateLimited`, with the wait) when it
+        has none free rather than queued; MDE's 429 pauses that budget alone and is reported,
+        not retried."""
+        body, size = await self._send("GET", path, params=params, limit=limit)
+        return cast(T, (await self._parsed(parse, body, size)).value)
+
+    async def write(
+        self, method: str, path: str, *, body: Json = None, parse: Callable[[Json], T]
+    ) -> T:
+        """POST, PATCH or DELETE `path` with the JSON `body`, and `parse` the answer (an empty
+        answer, a 204, reads as `{}`). Never retried when it may have taken effect: see the
+        module docstring; `MdeUnconfirmed` then. Takes a slot of the API budget like any call;
+        never cached; clears the connector's cache once it went through, or may have."""
+        if method not in WRITE_METHODS:
+            raise ValueError(f"not a write method: {method}")
+        try:
+            answer, _ = await self._send(method, path, json_body=body, write=True)
+        except MdeUnconfirmed as exc:
+            self.cache.clear()
+            log.warning(
+                "mde_write_unconfirmed",
+                connector=self.alias,
+                method=method,
+                path=path,
+                status=exc.status,
+                reason=exc.message,
+            )
+            raise
+        self.cache.clear()
+        log.info("mde_write", connector=self.alias, method=method, path=path)
+        try:
+            return parse(answer)
+        except MdeUnavailable:
+            log.warning("mde_write_unreadable", connector=self.alias, method=method, path=path)
+            raise self._unconfirmed(None, 200) from None
+
     async def probe(self) -> None:
         """One cheap live call that bypasses the cache (for `check`)."""
         await self._send("GET", "/machines", params={"$top": "1"})
@@ -293,8 +364,11 @@ class MdeClient:
         params: Params | None = None,
         json_body: Json = None,
         hunting: bool = False,
+        write: bool = False,
+        limit: Budget | None = None,
     ) -> tuple[Json, int]:
-        """One request, retried as the module docstring says; (decoded body, bytes read)."""
+        """One request, retried as the module docstring says; (decoded body, bytes read).
+        `write`: never retried once it may have reached MDE. `limit`: see `fresh`."""
         budget = self.hunting_budget if hunting else self.budget
         attempt = 0
         signed_in_again = False
@@ -303,12 +377,25 @@ class MdeClient:
             # The token first: the budget slot is taken right before the request leaves.
             token = await self._tokens.token()
             try:
-                reply = await self._attempt(budget, method, path, params, json_body, token)
-            except (aiohttp.ClientError, TimeoutError) as exc:
+                reply = await self._attempt(budget, method, path, params, json_body, token, limit)
+            except aiohttp.ClientConnectorError as exc:
+                # The connection could not be made: the request never left, even a write.
+                await self._back_off(attempt, self._network_error(exc))
+                continue
+            except (aiohttp.ClientError, TimeoutError, MdeUnavailable) as exc:
+                if write:
+                    raise self._unconfirmed(exc) from None
+                if isinstance(exc, MdeUnavailable):
+                    raise  # an answer too large: asking again would not make it smaller
                 await self._back_off(attempt, self._network_error(exc))
                 continue
             if reply.status < 300:
-                return await self._decoded(reply.raw), len(reply.raw)
+                try:
+                    return await self._decoded(reply.raw), len(reply.raw)
+                except MdeUnavailable as exc:
+                    if write:
+                        raise self._unconfirmed(exc, reply.status) from None
+                    raise
             if reply.status == 401 and not signed_in_again:
                 # A token MDE no longer takes (revoked, or the app's roles changed) is dropped
                 # and a new one asked for, once, before the refusal is reported.
@@ -316,9 +403,13 @@ class MdeClient:
                 self._tokens.invalidate(token)
                 continue
             if reply.status == 429:
-                self._throttled(budget, attempt, reply.headers)
+                if limit is not None:
+                    raise self._over_own_limit(limit, reply.headers)
+                self._throttled(budget, attempt, reply.headers, write=write)
                 continue
             if reply.status >= 500:
+                if write:
+                    raise self._unconfirmed(None, reply.status)
                 await self._back_off(attempt, self._server_error(reply.status))
                 continue
             raise self._http_error(reply.status, reply.raw)
@@ -330,15 +421,31 @@ class MdeClient:
             raise failure from None
         await asyncio.sleep(delay)
 
-    def _throttled(self, budget: Budget, attempt: int, headers: Mapping[str, str]) -> None:
+    def _throttled(
+        self, budget: Budget, attempt: int, headers: Mapping[str, str], *, write: bool = False
+    ) -> None:
         """A 429: every call of this budget waits, not just this one (Retry-After plus jitter,
         so the queue does not return all at once); this call is retried, or reported when the
-        wait is too long or the tries are spent."""
+        wait is too long or the tries are spent. MDE refused it: a write is retried too."""
         seconds = retry_after(headers)
         wait = self._retry.after_throttle(attempt, seconds)
         budget.pause(wait if wait is not None else seconds)
         if wait is None:
-            raise MdeRateLimited(self.alias, seconds, hint="the lookup can be repeated then")
+            hint = (
+                "MDE did nothing; the request can be sent again then"
+                if write
+                else "the lookup can be repeated then"
+            )
+            raise MdeRateLimited(self.alias, seconds, hint=hint)
+
+    def _over_own_limit(self, limit: Budget, headers: Mapping[str, str]) -> MdeRateLimited:
+        """MDE's 429 to a call with a limit of its own: that limit's budget waits, the
+        connector's other calls do not."""
+        seconds = retry_after(headers)
+        limit.pause(seconds)
+        return MdeRateLimited(
+            self.alias, seconds, hint="this MDE call has a smaller limit of its own"
+        )
 
     async def _attempt(
         self,
@@ -348,10 +455,27 @@ class MdeClient:
         params: Params | None,
         json_body: Json,
         token: str,
+        limit: Budget | None = None,
     ) -> _Reply:
-        """One try: a budget slot (and a place in flight), then the request."""
-        async with self._slot(budget):
+        """One try: a slot of the endpoint's own `limit` if it has one, a budget slot (and a
+        place in flight), then the request."""
+        async with contextlib.AsyncExitStack() as held:
+            if limit is not None:
+                await held.enter_async_context(self._own_slot(limit))
+            await held.enter_async_context(self._slot(budget))
             return await self._once(method, path, params, json_body, token)
+
+    @contextlib.asynccontextmanager
+    async def _own_slot(self, limit: Budget) -> AsyncIterator[None]:
+        """A slot of an endpoint's own limit now, or `MdeRateLimited` with the wait: a call
+        that may go twice a minute is refused, not queued behind the others."""
+        wait = limit.delay()
+        if wait > 0:
+            raise MdeRateLimited(
+                self.alias, wait, hint="this MDE call has a smaller limit of its own"
+            )
+        async with self._slot(limit):
+            yield
 
     @contextlib.asynccontextmanager
     async def _slot(self, budget: Budget) -> AsyncIterator[None]:
@@ -461,6 +585,32 @@ class MdeClient:
             hint="check network access to the connector's API host",
         )
 
+    def _unconfirmed(self, exc: BaseException | None, status: int | None = None) -> MdeUnconfirmed:
+        """A write that may have been carried out, or was (a 2xx `status` whose answer could
+        not be read): why we cannot tell, in words."""
+        hint = "look up what MDE now has before sending it again"
+        if status is not None and status < 300:
+            return MdeUnconfirmed(
+                self.alias,
+                "MDE accepted the request, but its answer could not be read",
+                accepted=True,
+                hint=hint,
+            )
+        if status is not None:
+            reason = f"MDE answered {status}"
+        elif isinstance(exc, TimeoutError):
+            reason = f"MDE did not answer within {self._timeout:g} s"
+        elif isinstance(exc, MdeUnavailable):
+            reason = exc.message
+        else:
+            reason = "the connection to MDE was lost"
+        return MdeUnconfirmed(
+            self.alias,
+            f"{reason}: the request may or may not have been carried out",
+            status=status,
+            hint=hint,
+        )
+
     def _http_error(self, status: int, raw: bytes) -> MdeError:
         code, message = _error_fields(raw)
         if status == 404:
@@ -479,9 +629,16 @@ class MdeClient:
                 self.alias,
                 f"MDE rejected the request ({code or 'BadRequest'})",
                 code=code,
+                detail=_detail(message),
                 hint="the indicator may be malformed",
             )
         return MdeUnavailable(self.alias, f"MDE answered {status}")
+
+
+def _detail(message: str) -> str:
+    """MDE's own error message as we keep it: one line, at most MAX_DETAIL_CHARS."""
+    text = _CONTROL.sub(" ", message).strip()
+    return text if len(text) <= MAX_DETAIL_CHARS else text[: MAX_DETAIL_CHARS - 1] + "…"
 
 
 def _size(nbytes: int) -> str:

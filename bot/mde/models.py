@@ -1,5 +1,6 @@
 """MDE's payloads as pydantic models: machines, alerts (with their evidence, and the older
-`alertFiles`/`alertIps`/`alertDomains`/`alertUser` shape), file profiles and hunting results.
+`alertFiles`/`alertIps`/`alertDomains`/`alertUser` shape), file profiles, hunting results,
+machine actions and custom indicators.
 
 They mirror the wire format (camelCase aliases, matched whatever their case) and are liberal
 where MDE is inconsistent, losing nothing on the way:
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from enum import Enum
+from enum import Enum, StrEnum
 from functools import cache
 from typing import Annotated, Any, Self
 
@@ -430,3 +431,115 @@ class HuntingResult(BaseModel):
     results: tuple[dict[str, Any], ...] = Field(
         default=(), validation_alias=AliasChoices("Results", "results")
     )
+
+
+class ActionStatus(StrEnum):
+    """Where a machine action is (D:machineaction); `final` ones never change again."""
+
+    PENDING = "Pending"
+    IN_PROGRESS = "InProgress"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    TIMEOUT = "TimeOut"
+    CANCELLED = "Cancelled"
+
+    @property
+    def final(self) -> bool:
+        return self not in (ActionStatus.PENDING, ActionStatus.IN_PROGRESS)
+
+
+# The status as MDE may spell it: any case, and the one-L "Canceled".
+_STATUS_SPELLINGS = {s.value.lower(): s for s in ActionStatus} | {
+    "canceled": ActionStatus.CANCELLED
+}
+
+
+def _action_status(value: Any) -> Any:
+    """A status MDE sent, whatever its case; anything else is left for validation to refuse
+    (and `bot.mde.records` to leave out, with its name)."""
+    if isinstance(value, str):
+        return _STATUS_SPELLINGS.get(value.strip().lower(), value)
+    return value
+
+
+class RelatedFileInfo(MdeModel):
+    """The file a machine action is about (a quarantine): `fileIdentifierType` is `Sha1`,
+    `Sha256` or `Md5`."""
+
+    file_identifier: str | None = None
+    file_identifier_type: str | None = None
+
+
+class MachineAction(MdeModel):
+    """A response action on a device (D:machineaction): created Pending by the POST that asks
+    for it, then polled by its `id` until its status is final."""
+
+    id: EntityId
+    type: str | None = None  # Isolate, Unisolate, RunAntiVirusScan, … (kept as text)
+    scope: str | None = None  # Full/Selective (isolation), Quick/Full (scan)
+    status: ActionStatus | None = None
+    requestor: str | None = None
+    requestor_comment: str | None = None
+    request_source: str | None = None
+    external_id: str | None = None
+    machine_id: str | None = None
+    computer_dns_name: str | None = None
+    title: str | None = None
+    creation_date_time_utc: MdeTime = None
+    # Some of Microsoft's examples write `lastUpdateTimeUtc`.
+    last_update_date_time_utc: MdeTime = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "lastUpdateDateTimeUtc", "lastUpdateTimeUtc", "last_update_date_time_utc"
+        ),
+    )
+    cancellation_requestor: str | None = None
+    cancellation_comment: str | None = None
+    cancellation_date_time_utc: MdeTime = None
+    error_h_result: int | None = None
+    commands: tuple[Any, ...] = ()
+    troubleshoot_info: Any = None
+    related_file_info: RelatedFileInfo | None = None
+
+    _status = field_validator("status", mode="before")(_action_status)
+    _tuples = field_validator("commands", mode="before")(as_tuple)
+    _objects = field_validator("related_file_info", mode="before")(as_object)
+
+    @property
+    def final(self) -> bool:
+        """The action will not change any more (an unreadable status is not final)."""
+        return self.status is not None and self.status.final
+
+
+class CustomIndicator(MdeModel):
+    """A custom indicator (D:ti-indicator): a value MDE alerts on, blocks or allows, by whom and
+    until when (`expirationTime` None: no end)."""
+
+    id: EntityId
+    indicator_value: str | None = None
+    indicator_type: str | None = None  # IpAddress, DomainName, Url, FileSha1, … (kept as text)
+    action: str | None = None  # Alert, Warn, Block, Audit, BlockAndRemediate, Allowed, …
+    application: str | None = None
+    source: str | None = None
+    source_type: str | None = None
+    created_by: str | None = None
+    created_by_display_name: str | None = None
+    created_by_source: str | None = None
+    creation_time_date_time_utc: MdeTime = None
+    expiration_time: MdeTime = None
+    last_update_time: MdeTime = None
+    last_updated_by: str | None = None
+    severity: str | None = None
+    title: str | None = None
+    description: str | None = None
+    recommended_actions: str | None = None
+    rbac_group_names: tuple[str, ...] = ()
+    rbac_group_ids: tuple[str, ...] = ()
+    generate_alert: bool | None = None
+    educate_url: str | None = None
+    category: str | None = None
+    mitre_techniques: tuple[str, ...] = ()
+
+    _tuples = field_validator(
+        "rbac_group_names", "rbac_group_ids", "mitre_techniques", mode="before"
+    )(as_tuple)
