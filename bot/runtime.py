@@ -16,8 +16,10 @@ import asyncio
 import contextlib
 import gc
 import ssl
+import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -26,6 +28,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
+from bot.audit.store import AuditStore
 from bot.cache import TtlCache
 from bot.errors import ConfigError
 from bot.logs import get_logger
@@ -55,6 +58,7 @@ class Backend:
     session: aiohttp.ClientSession
     clients: list[MdeClient]
     demo: bool  # answered by the embedded simulator
+    audit: AuditStore  # the audit trail (bot.audit)
 
 
 def _client(
@@ -115,10 +119,17 @@ async def open_backend(
     settings: BotSettings,
     *,
     simulator: Simulator | None = None,
+    audit_database: str | None = None,
 ) -> AsyncIterator[Backend]:
-    """The MDE side. With no connector configured, the embedded simulator answers (demo data):
-    `simulator` if one is given (already started, and left running), else one of our own."""
+    """The MDE side, and the audit trail. With no connector configured, the embedded simulator
+    answers (demo data): `simulator` if one is given (already started, and left running), else
+    one of our own. `audit_database`: where the trail is (a path or URL); None keeps it in a
+    temporary SQLite file that goes with the backend (the demo, tests, the CLI's lookups)."""
     async with contextlib.AsyncExitStack() as stack:
+        if audit_database is None:
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="mde-bot-audit-"))
+            audit_database = str(Path(folder) / "audit.sqlite3")
+        audit = await stack.enter_async_context(await AuditStore.open(audit_database))
         demo = not connectors
         if demo:
             from bot.demo import backend as demo_backend  # the demo kit, only when chosen
@@ -138,7 +149,7 @@ async def open_backend(
         for client in clients:
             stack.callback(client.tokens.close)
             stack.push_async_callback(client.close)
-        yield Backend(session, clients, demo)
+        yield Backend(session, clients, demo, audit)
 
 
 def tune_gc() -> None:

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.slack.actions import Notifier
 from bot.slack.services import Services
-from handlers import actions, commands, home, messages, shortcuts
+from handlers import actions, commands, home, messages, respond, shortcuts
 
 
 def register(app: AsyncApp, services: Services) -> None:
+    # A request's message follows it: posted, then updated, through the app's Web API client.
+    services.actions.on_change = Notifier(services.actions, app.client).changed
     commands.register(app, services)
     actions.register(app, services)
+    respond.register(app, services)
     shortcuts.register(app, services)
     home.register(app, services)
     messages.register(app, services)  # last: its catch-all absorbs the events nobody handles

@@ -28,15 +28,18 @@ from bot.slack.payloads import (
 )
 from bot.slack.services import Services
 from handlers.middleware import authorized
+from handlers.respond import open_form
 
 View = Callable[[Services, Report, Audience, str | None], Message]
 
 # What a device card offers, freshly looked up: a view of the device answered to the clicker.
 DEVICE_VIEWS: dict[ActionId, View] = {
-    ActionId.DEVICE_ALERTS: lambda services, report, audience, by: render.report_message(
-        report, report_id=services.remember(report, audience, by=by), expand=True
+    ActionId.DEVICE_ALERTS: lambda services, report, audience, by: services.answer(
+        report, audience, by=by, expand=True
     ),
-    ActionId.DEVICE_DETAILS: lambda _, report, __, ___: render.device_details_message(report),
+    ActionId.DEVICE_DETAILS: lambda services, report, _, __: render.device_details_message(
+        report, respond=services.actions.enabled
+    ),
 }
 
 
@@ -53,6 +56,9 @@ async def on_device(
         choice = choose(action_value(body))
         if choice.a is ActionId.OPEN_PORTAL:
             return  # a link: the browser opened it
+        if choice.a is ActionId.RESPOND:
+            await open_form(services, body, client, choice)
+            return
         if choice.a is ActionId.DEVICE_OCSF:
             await post_ocsf(services, body, client, choice)
             return
@@ -98,7 +104,7 @@ def register(app: AsyncApp, services: Services) -> None:
         async with services.work(body, client):
             ref = decode(ReportRef, action_value(body))
             report = services.recall(ref.r, channel=click_channel(body), user=clicker(body))
-            message = render.report_message(report, expand=True)
+            message = render.report_message(report, expand=True, respond=services.actions.enabled)
             await services.replies.respond(body, message)
 
     @app.action(ActionId.OPEN_PORTAL.value)

@@ -44,9 +44,8 @@ async def answer(
     if command.verb in {Verb.ALERTS, Verb.DEVICE}:
         report = await enrichment.device_report(command.argument, tenants=tenants)
         if command.verb is Verb.DEVICE:
-            return render.device_details_message(report)
-        report_id = services.remember(report, audience, by=acting_user(body))
-        return render.report_message(report, report_id=report_id, expand=True)
+            return render.device_details_message(report, respond=services.actions.enabled)
+        return services.answer(report, audience, by=acting_user(body), expand=True)
     extraction = (
         Extraction((command.indicator,))
         if command.indicator is not None
@@ -84,5 +83,4 @@ async def look_up(
         report = await enrichment.lookup(
             admission.extraction, tenants=tenants, at=at, deferred=admission.deferred
         )
-    report_id = services.remember(report, audience, by=acting_user(body))
-    return render.report_message(report, report_id=report_id)
+    return services.answer(report, audience, by=acting_user(body))

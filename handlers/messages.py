@@ -61,8 +61,7 @@ async def reply(message: dict[str, Any], services: Services, client: AsyncWebCli
         report = await enrichment.lookup(admission.extraction, deferred=admission.deferred)
     if not (report.worth_posting or services.settings.post_when_nothing_found):
         return
-    report_id = services.remember(report, Audience(channel), by=message.get("user"))
-    answer = render.report_message(report, report_id=report_id)
+    answer = services.answer(report, Audience(channel), by=message.get("user"))
     await post(services, client, message, answer)
 
 

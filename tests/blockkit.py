@@ -11,11 +11,13 @@ from slack_sdk.models.blocks import Block
 
 from bot.render.kit import MAX_BLOCKS, MAX_FIELD_TEXT
 
-# The only `<…>` sequences the bot itself writes: Slack dates, links to the Defender portal, and
-# (on the App Home tab) mentions of the channels a reader's lookups were answered in.
+# The only `<…>` sequences the bot itself writes: Slack dates, links to the Defender portal,
+# mentions of the channels a reader's lookups were answered in (the App Home tab) and of the
+# people who asked for and approved a response action (ids from Slack's own payloads), and
+# quotes (a request's comment).
 _OWN_MARKUP = re.compile(
     r"<!date\^\d+\^[^|<>]*\|[^<>]*>|<https://security\.microsoft\.com/[^|<>]*\|[^<>]*>"
-    r"|<#[CG][A-Z0-9]+>"
+    r"|<#[CG][A-Z0-9]+>|<@[UW][A-Z0-9]+>|(?m:^> )"
 )
 
 

@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 
 from bot import logs, ocsf, render
+from bot.audit.settings import load_audit_settings
 from bot.cli import audit as audit_cli
 from bot.cli import normalize as normalize_cli
 from bot.enrichment.export import ocsf_events
@@ -102,6 +103,7 @@ async def _serve(register: Registrar) -> int:
     slack = load_slack_settings()
     settings = load_bot_settings()
     connectors = load_connectors()
+    audit = load_audit_settings().database.get_secret_value()
     if connectors and not any(c.enabled for c in connectors):
         raise ConfigError(
             "every MDE connector is disabled",
@@ -109,7 +111,7 @@ async def _serve(register: Registrar) -> int:
         )
     logs.configure(settings.log_level, settings.log_format)
     async with (
-        open_backend(connectors, settings) as backend,
+        open_backend(connectors, settings, audit_database=audit) as backend,
         serve_slack(backend, slack, settings, register),
     ):
         if backend.demo:

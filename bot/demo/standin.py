@@ -59,6 +59,17 @@ def refusal(payload: Mapping[str, Any], *, max_blocks: int = 50) -> str | None:
     return None
 
 
+def _view(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """A views.* call's view (slack_sdk sends it as JSON text in a form, or as an object)."""
+    view = payload.get("view")
+    if isinstance(view, str):
+        try:
+            view = json.loads(view)
+        except ValueError:
+            return {}
+    return dict(view) if isinstance(view, Mapping) else {}
+
+
 @dataclass(frozen=True, slots=True)
 class Post:
     """One thing the bot sent to Slack."""
@@ -193,8 +204,8 @@ class SlackStandIn:
     def _refused(self, method: str, payload: Mapping[str, Any]) -> str | None:
         if (queued := self.refuse_next.get(method)) and (code := queued.pop(0)):
             return code
-        if method == "views.publish":
-            view = payload.get("view")
+        if method in {"views.publish", "views.open", "views.update"}:
+            view = _view(payload)
             return refusal(view, max_blocks=100) if isinstance(view, Mapping) else "invalid_view"
         return refusal(payload) if method in {"chat.postMessage", "chat.update"} else None
 
@@ -252,6 +263,14 @@ class SlackStandIn:
                 "users": self.usergroups.get(str(payload.get("usergroup", "")), []),
             },
             "views.publish": {"ok": True, "view": {"id": "V0HOME0001", "type": "home"}},
+            "views.open": {
+                "ok": True,
+                "view": {**_view(payload), "id": f"V0VIEW{next(self._ts):06d}", "hash": "h1"},
+            },
+            "views.update": {
+                "ok": True,
+                "view": {**_view(payload), "id": payload.get("view_id"), "hash": "h2"},
+            },
             "conversations.replies": {
                 "ok": True,
                 "messages": self.threads.get(
@@ -465,6 +484,33 @@ class SlackStandIn:
             "message_ts": message["ts"],
             "message": {"type": "message", **message},
             "response_url": response_url,
+        }
+
+    @staticmethod
+    def submission_payload(
+        view: Mapping[str, Any],
+        values: Mapping[str, Mapping[str, Any]],
+        *,
+        view_id: str,
+        user: str = "U0RESPONDER",
+    ) -> dict[str, Any]:
+        """The `view_submission` payload Slack sends when someone submits the modal `view`
+        (as the bot opened it) with `values`: {block_id: {action_id: value object}}."""
+        return {
+            "type": "view_submission",
+            "team": {"id": TEAM_ID, "domain": "incident"},
+            "user": {"id": user, "username": "responder", "name": "responder", "team_id": TEAM_ID},
+            "api_app_id": "A0MDEBOT01",
+            "token": "legacy-verification-token-unused",
+            "trigger_id": f"{int(time.time())}.trigger",
+            "view": {
+                **view,
+                "id": view_id,
+                "team_id": TEAM_ID,
+                "state": {"values": {k: dict(v) for k, v in values.items()}},
+                "hash": "h2",
+            },
+            "response_urls": [],
         }
 
     async def action(self, bot_url: str, payload: Mapping[str, Any]) -> Reply:

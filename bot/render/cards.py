@@ -140,20 +140,26 @@ def _devices_said(verdict: Verdict, now: int | None) -> str:
 
 
 def device_menu(
-    connector: ConnectorReport, device: ocsf.Device, *, alerts: int | None
+    connector: ConnectorReport, device: ocsf.Device, *, alerts: int | None, respond: bool = False
 ) -> Block | None:
-    """One overflow menu instead of a row of buttons: its alerts, its details, its OCSF
-    events, the portal."""
+    """One overflow menu instead of a row of buttons: "Respond…" (when response actions are
+    on), its alerts, its details, its OCSF events, the portal."""
     if not device.uid:
         return None
     try:
         choices = {
             action: encode(DeviceChoice(a=action, c=connector.alias, d=device.uid))
-            for action in (ActionId.DEVICE_ALERTS, ActionId.DEVICE_DETAILS, ActionId.DEVICE_OCSF)
+            for action in (
+                ActionId.RESPOND,
+                ActionId.DEVICE_ALERTS,
+                ActionId.DEVICE_DETAILS,
+                ActionId.DEVICE_OCSF,
+            )
         }
     except ValueError:  # not an MDE device id: nothing to drill down with
         return None
-    options = [
+    options = [option("Respond…", choices[ActionId.RESPOND])] if respond else []
+    options += [
         option(
             "Alerts" if alerts is None else f"Alerts ({alerts})", choices[ActionId.DEVICE_ALERTS]
         ),
@@ -181,7 +187,9 @@ def device_state(device: ocsf.Device) -> list[str]:
     return states
 
 
-def device_card(result: DeviceResult, connector: ConnectorReport, *, now: int | None) -> Block:
+def device_card(
+    result: DeviceResult, connector: ConnectorReport, *, now: int | None, respond: bool = False
+) -> Block:
     """Two lines: the worst severity, the name, the tenant and the alerts; then when it was
     last seen, its state, the tags that matter and what matched it. The rest is in its menu."""
     device = result.device
@@ -201,7 +209,7 @@ def device_card(result: DeviceResult, connector: ConnectorReport, *, now: int | 
         how = "name starts with" if result.loose else "matched"
         second.append(f"{how} {matched_text(result.matched)}")
     count = len(result.findings) if result.alerts_known else None
-    menu = device_menu(connector, device, alerts=count)
+    menu = device_menu(connector, device, alerts=count, respond=respond)
     return section(f"{first}\n{' · '.join(second)}", accessory=menu)
 
 

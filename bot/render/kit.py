@@ -10,7 +10,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from bot import ocsf
 from bot.slack.mrkdwn import escape
@@ -107,7 +107,12 @@ def safe_url(url: str) -> bool:
 
 
 def button(
-    label: str, *, action_id: str, value: str | None = None, url: str | None = None
+    label: str,
+    *,
+    action_id: str,
+    value: str | None = None,
+    url: str | None = None,
+    style: Literal["primary", "danger"] | None = None,
 ) -> Block:
     element: Block = {
         "type": "button",
@@ -118,6 +123,8 @@ def button(
         element["value"] = value
     if url is not None:
         element["url"] = url
+    if style is not None:
+        element["style"] = style
     return element
 
 

@@ -278,9 +278,9 @@ def _device_cards(report: Report) -> int:
     return MAX_DEVICE_CARDS if len(report.indicators) <= FEW_INDICATORS else FEWER_DEVICE_CARDS
 
 
-def _devices(report: Report, limit: int) -> list[Block]:
+def _devices(report: Report, limit: int, *, respond: bool) -> list[Block]:
     devices = ranked_devices(report)
-    blocks = [device_card(d, c, now=report.at) for c, d in devices[:limit]]
+    blocks = [device_card(d, c, now=report.at, respond=respond) for c, d in devices[:limit]]
     hidden = len(devices[limit:]) + sum(c.more_devices for c in report.connectors)
     if hidden:
         blocks.append(context([f"+{plural(hidden, 'more device')}: open them in Defender"]))
@@ -338,15 +338,17 @@ def _footer(report: Report) -> Block:
 
 
 def report_message(
-    report: Report, *, report_id: str | None = None, expand: bool = False
+    report: Report, *, report_id: str | None = None, expand: bool = False, respond: bool = False
 ) -> Message:
-    """The answer to a lookup; `expand`: every device and every alert that fits ("Show all")."""
+    """The answer to a lookup; `expand`: every device and every alert that fits ("Show all");
+    `respond`: the device menus offer "Respond…" (response actions are on)."""
     summary = summary_line(report)
     head: list[Block] = [section(f"*{escape(summary)}*")]
     if (problems := problems_block(report)) is not None:
         head.append(problems)
     head += [*_verdicts(report), *_files(report)]
-    body = _devices(report, EXPANDED_DEVICE_CARDS if expand else _device_cards(report))
+    limit = EXPANDED_DEVICE_CARDS if expand else _device_cards(report)
+    body = _devices(report, limit, respond=respond)
     tail = [*_notes(report), _footer(report)]
     alerts = _alerts(report, expand=expand)
     if expand:
@@ -403,13 +405,13 @@ def summary_message(report: Report) -> Message:
     return Message(notification(summary_line(report)), [section("\n".join(lines))])
 
 
-def device_details_message(report: Report) -> Message:
+def device_details_message(report: Report, *, respond: bool = False) -> Message:
     """Everything MDE says about the device(s), one card each: what the compact card leaves
     out (OS, risk, exposure, addresses, groups, sensor) as label/value pairs."""
     blocks: list[Block] = []
     devices = ranked_devices(report)
     for connector, result in devices[:MAX_DEVICE_CARDS]:
-        blocks += [divider(), device_card(result, connector, now=report.at)]
+        blocks += [divider(), device_card(result, connector, now=report.at, respond=respond)]
         blocks += [fields(pairs) for pairs in _facts(result.device, connector)]
     notes = [
         f"💡 {indicator_code(n.indicator)} ({escape(c.alias)}) {escape(n.text)}"

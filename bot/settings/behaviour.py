@@ -55,6 +55,24 @@ class BotSettings(BaseSettings):
     mde_hunting_calls_per_minute: int = Field(default=45, ge=1)
     mde_rate_window: float = Field(default=60.0, gt=0)
     mde_call_timeout: float = Field(default=20.0, gt=0)  # seconds per MDE call
+    # Response actions (isolate, scan, collect, triage, block): off until configured; dry-run
+    # does everything but the write to MDE. Who may ask for each class of action: Slack user
+    # ids (U…) and user group ids (S…); BOT_RESPONDERS counts for every class.
+    actions: Literal["off", "dry-run", "on"] = "off"
+    responders: CsvList = Field(default_factory=list)
+    responders_contain: CsvList = Field(default_factory=list)
+    responders_collect: CsvList = Field(default_factory=list)
+    responders_triage: CsvList = Field(default_factory=list)
+    responders_block: CsvList = Field(default_factory=list)
+    # Which requests wait for a second responder (`bot.actions.policy`): an action or a class,
+    # and the devices it applies to (tag=NAME, group=NAME, server, or * for all).
+    approval_required: CsvList = Field(
+        default_factory=lambda: ["contain:tag=Tier0", "contain:server", "block"]
+    )
+    approval_minutes: float = Field(default=30.0, gt=0, le=24 * 60)
+    # Seconds before a submitted action's status is first read (then less and less often).
+    action_poll_seconds: float = Field(default=5.0, gt=0, le=600)
+    indicator_expiry_days: int = Field(default=30, ge=1, le=365)
     # The HTTP server: seconds a connection may take to send a request's headers (and may stay
     # idle between requests), and how many connections it holds at once.
     http_header_timeout: float = Field(default=15.0, gt=0)
@@ -77,6 +95,12 @@ class BotSettings(BaseSettings):
         "allowed_usergroups",
         "allowed_teams",
         "internal_domains",
+        "responders",
+        "responders_contain",
+        "responders_collect",
+        "responders_triage",
+        "responders_block",
+        "approval_required",
         mode="before",
     )
     @classmethod

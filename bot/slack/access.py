@@ -73,6 +73,12 @@ class Access:
                 return True
         return False
 
+    async def groups_of(
+        self, client: AsyncWebClient, user: str, groups: Iterable[str]
+    ) -> frozenset[str]:
+        """Which of the user groups `groups` (S… ids) `user` is a member of (cached lookups)."""
+        return frozenset([g for g in groups if user in await self._group_members(client, g)])
+
     async def _group_members(self, client: AsyncWebClient, group: str) -> frozenset[str]:
         async def load() -> frozenset[str]:
             # Before the ack: Slack gives the whole request 3 s, this lookup gets half of it.

@@ -23,6 +23,13 @@ class ActionId(StrEnum):
     DEVICE_OCSF = "mde_device_ocsf"
     SHOW_ALL = "mde_show_all"
     OPEN_PORTAL = "mde_open_portal"  # a link: Slack still reports the click
+    RESPOND = "mde_respond"  # a device menu's "Respond…": opens the response form
+    APPROVE = "mde_action_approve"  # a request's buttons in its thread
+    REJECT = "mde_action_reject"
+    CANCEL = "mde_action_cancel"
+
+
+RESPOND_VIEW = "mde_respond_view"  # the response form's callback id
 
 
 class _Payload(BaseModel):
@@ -42,6 +49,18 @@ class DeviceChoice(DeviceRef):
 
 class ReportRef(_Payload):
     r: str = Field(pattern=r"^[0-9a-f]{16}$")  # a posted report's id
+
+
+class RequestRef(_Payload):
+    q: str = Field(pattern=r"^[0-9a-f]{16}$")  # an action request's id
+
+
+class FormContext(DeviceRef):
+    """What the response form carries (`private_metadata`): the device, and where the card it
+    was opened from lives (its channel and thread), so the request is posted there."""
+
+    ch: str = Field(pattern=r"^[CGD][A-Z0-9]{2,20}$")
+    th: str = Field(pattern=r"^(\d{1,12}\.\d{1,8})?$")
 
 
 P = TypeVar("P", bound=_Payload)

@@ -8,6 +8,7 @@ nobody taps a live malicious link on a phone.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 
@@ -48,3 +49,12 @@ def ago(epoch_ms: int | None, now_ms: int | None) -> str:
         if seconds >= size:
             return f"{seconds // size} {unit} ago"
     return "just now"
+
+
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
+
+
+def mention(user: str) -> str:
+    """A Slack user mention (`<@U…>`) for an id from Slack's own payloads; anything that is not
+    an id is shown as escaped text, never as markup."""
+    return f"<@{user}>" if _USER_ID.fullmatch(user) else escape(user)

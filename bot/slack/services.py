@@ -19,12 +19,18 @@ from urllib.parse import urlsplit
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.actions.policy import policy_from_settings
+from bot.actions.service import ActionService
+from bot.audit.database import DatabaseUnavailable
+from bot.audit.records import Actor, AuditKind, Place
+from bot.audit.store import AuditStore
 from bot.cache import TtlCache
 from bot.enrichment.results import CheckReport, Report
 from bot.enrichment.service import EnrichmentService, ExtractionOptions
 from bot.errors import InputError
+from bot.logs import get_logger
 from bot.mde.limits import Priority, Requester, requested_by
-from bot.render import summary_line
+from bot.render import Message, report_message, summary_line
 from bot.settings import BotSettings
 from bot.slack.access import Access, Seen, Throttle
 from bot.slack.app import handle_error
@@ -34,6 +40,8 @@ from bot.slack.replies import SLACK_RESPONSE_HOSTS, Replies
 
 if TYPE_CHECKING:
     from bot.runtime import Backend
+
+log = get_logger(__name__)
 
 # Bolt sends a listener's ack when its 10 ms poll sees it (it polls the ack it handed the
 # listener), so work started at once would queue in front of the ack when many requests
@@ -89,6 +97,8 @@ class Services:
     settings: BotSettings
     access: Access
     replies: Replies
+    actions: ActionService
+    audit: AuditStore
     seen: Seen = field(default_factory=Seen)
     uploads: Seen = field(default_factory=lambda: Seen(ttl=REPORT_TTL, max_entries=5000))
     busy_notes: Throttle = field(default_factory=lambda: Throttle(1, BUSY_NOTE_EVERY))
@@ -138,10 +148,20 @@ class Services:
         """The longest estimated wait for call budget that work is admitted with (seconds)."""
         return ADMISSION_WINDOWS * self.settings.mde_rate_window
 
+    def answer(
+        self, report: Report, audience: Audience, *, by: str | None, expand: bool = False
+    ) -> Message:
+        """The card for a lookup answered to `audience`: kept for its buttons (`remember`),
+        offering "Respond…" when response actions are on."""
+        report_id = self.remember(report, audience, by=by)
+        return report_message(
+            report, report_id=report_id, expand=expand, respond=self.actions.enabled
+        )
+
     def remember(self, report: Report, audience: Audience, *, by: str | None) -> str:
-        """Keep a report posted to `audience` for its buttons, and among the recent lookups
-        of the user it answered (`by`); returns the opaque id the buttons carry. Only a click
-        from that audience gets it back (`recall`)."""
+        """Keep a report posted to `audience` for its buttons, among the recent lookups of the
+        user it answered (`by`), and in the audit trail; returns the opaque id the buttons
+        carry. Only a click from that audience gets it back (`recall`)."""
         report_id = secrets.token_hex(8)
         self.reports.put(report_id, PostedReport(report, audience))
         if by:
@@ -149,7 +169,46 @@ class Services:
             lookup = RecentLookup(report.at or 0, summary_line(report), audience.channel, private)
             earlier = self.recent.get(by) or ()
             self.recent.put(by, (lookup, *earlier)[:RECENT_PER_USER])
+        self.inflight.spawn(self.audit_lookup(report, audience, by=by))
         return report_id
+
+    async def audit_lookup(self, report: Report, audience: Audience, *, by: str | None) -> None:
+        """One record: who asked, where, which indicators in which tenants, what was found."""
+        found = {
+            "devices": sum(len(c.devices) + c.more_devices for c in report.connectors),
+            "alerts": len(
+                {f.finding_info.uid for c in report.connectors for f in c.all_findings()}
+            ),
+            "files": sum(len(c.files) for c in report.connectors),
+            "not_searched": [c.alias for c in report.not_searched],
+        }
+        try:
+            await self.audit.append(
+                AuditKind.LOOKUP,
+                actor=Actor(by or ""),
+                place=Place(audience.channel or ""),
+                tenants=[c.alias for c in report.connectors],
+                subject=", ".join(i.value for i in report.indicators)[:2048],
+                details={
+                    "indicators": [f"{i.type}:{i.value}" for i in report.indicators],
+                    "found": found,
+                    "private": audience.reader is not None,
+                },
+            )
+        except DatabaseUnavailable as exc:  # the answer is posted; the gap is logged loudly
+            log.error("audit_lookup_lost", error=exc.message, user=by)
+
+    async def audit_refusal(self, body: Mapping[str, Any], request: str, reason: str) -> None:
+        """One record for a request the bot refused (access, call budget, input)."""
+        try:
+            await self.audit.append(
+                AuditKind.REFUSAL,
+                actor=Actor(acting_user(body) or ""),
+                place=Place(str(body.get("channel_id") or "")),
+                details={"request": request, "reason": reason},
+            )
+        except DatabaseUnavailable as exc:
+            log.error("audit_refusal_lost", error=exc.message)
 
     async def connection_status(self) -> tuple[CheckReport, int]:
         """The connections' test and when it ran (epoch ms), at most STATUS_TTL old; one test
@@ -181,4 +240,11 @@ class Services:
         if slack_api_url and (host := urlsplit(slack_api_url).hostname) != "slack.com" and host:
             hosts.add(host)
         replies = Replies(backend.session, hosts=frozenset(hosts))
-        return cls(enrichment, settings, Access(settings), replies)
+        actions = ActionService(
+            {c.alias: c for c in backend.clients},
+            policy_from_settings(settings),
+            backend.audit,
+            mode=settings.actions,
+            poll_first=settings.action_poll_seconds,
+        )
+        return cls(enrichment, settings, Access(settings), replies, actions, backend.audit)

@@ -1,0 +1,148 @@
+"""Response actions at the Slack edge: who is asking (with their responder groups), and the
+request's message in its thread, posted once and then updated as the action goes.
+
+When a request ends, its thread hears it with the requester named (so they are told), and an
+investigation package's link goes to the requester alone, by direct message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.actions.policy import Policy
+from bot.actions.requests import ActionRequest, Stage
+from bot.actions.service import ActionService, Asker
+from bot.cache import TtlCache
+from bot.errors import MdeError
+from bot.logs import get_logger
+from bot.mde.actions import ActionKind
+from bot.mde.limits import Priority, Requester, requested_by
+from bot.render.actions import package_message, request_message
+from bot.slack.access import Access
+from bot.slack.mrkdwn import mention
+from bot.slack.payloads import clicker, requester_teams
+
+log = get_logger(__name__)
+
+FOLLOW_PRIORITY_FOR = 5 * 3600.0  # the polling of one action may wait for budget this long
+
+
+async def asker(
+    access: Access, policy: Policy, client: AsyncWebClient, body: Mapping[str, Any]
+) -> Asker:
+    """Who clicked (or submitted), their workspace, and the responder groups they are in."""
+    user = clicker(body) or ""
+    groups = {g for responders in policy.responders.values() for g in responders.groups}
+    member_of = await access.groups_of(client, user, sorted(groups)) if groups else frozenset()
+    team = next(iter(sorted(requester_teams(body))), "")
+    return Asker(user, team, member_of)
+
+
+class Notifier:
+    """Keeps each request's message in step with the request (`ActionService.on_change`)."""
+
+    def __init__(self, service: ActionService, client: AsyncWebClient) -> None:
+        self._service = service
+        self._client = client
+        self._locks: TtlCache[asyncio.Lock] = TtlCache(ttl=6 * 3600.0, max_entries=5000)
+
+    async def changed(self, request: ActionRequest) -> None:
+        """Post the request's message the first time, update it after; tell the thread (and
+        the requester) when it ends. Slack failing here never fails the action."""
+        lock = self._locks.get(request.id) or asyncio.Lock()
+        self._locks.put(request.id, lock)
+        async with lock:
+            current = await self._service.store.get(request.id) or request
+            try:
+                await self._show(current)
+                if current.stage.final:
+                    await self._ended(current)
+            except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+                log.warning("action_message_failed", request=request.id, error=type(exc).__name__)
+
+    async def _show(self, request: ActionRequest) -> None:
+        message = request_message(request)
+        if request.message_ts is None:
+            posted = await self._client.chat_postMessage(
+                channel=request.channel,
+                thread_ts=request.thread or None,
+                text=message.text,
+                blocks=message.blocks,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+            await self._service.store.note(request.id, message_ts=str(posted["ts"]))
+            return
+        await self._client.chat_update(
+            channel=request.channel, ts=request.message_ts, text=message.text, blocks=message.blocks
+        )
+
+    async def _ended(self, request: ActionRequest) -> None:
+        """Once per request: a reply in its thread naming the requester, and for a collected
+        package, its link to the requester alone."""
+        current = await self._service.store.get(request.id) or request
+        thread = request.thread or current.message_ts
+        summary = request_message(current).text
+        await self._client.chat_postMessage(
+            channel=request.channel,
+            thread_ts=thread,
+            text=f"{mention(request.requester)} {summary}",
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        if (
+            request.kind is ActionKind.COLLECT
+            and request.stage is Stage.DONE
+            and request.mde_status == "Succeeded"
+            and not request.dry_run
+        ):
+            await self._send_package(request)
+
+    async def _send_package(self, request: ActionRequest) -> None:
+        try:
+            url = await self._service.package_link(request)
+        except MdeError as exc:
+            log.warning("package_link_failed", request=request.id, error=type(exc).__name__)
+            return
+        message = package_message(request, url, link_expiry(url))
+        opened = await self._client.conversations_open(users=request.requester)
+        await self._client.chat_postMessage(
+            channel=str(opened["channel"]["id"]),
+            text=message.text,
+            blocks=message.blocks,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+
+
+def link_expiry(url: str) -> int | None:
+    """When a shared-access link stops working (epoch ms): its `se` (signed expiry) parameter,
+    as Azure Storage writes it; None when it has none."""
+    values = parse_qs(urlsplit(url).query).get("se")
+    if not values:
+        return None
+    try:
+        moment = datetime.fromisoformat(values[0].replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+async def follow(service: ActionService, request: ActionRequest) -> None:
+    """Follow a submitted action to its end, its MDE calls at the budget's lower priority."""
+    if request.stage is not Stage.SUBMITTED:
+        return
+    deadline = time.monotonic() + FOLLOW_PRIORITY_FOR
+    with requested_by(Requester(f"action:{request.id}", Priority.AUTO, deadline)):
+        await service.follow(request)
