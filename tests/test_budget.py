@@ -49,11 +49,22 @@ Grant = tuple[float, str]
 
 
 async def calls(
-    b: Budget, requester: Requester, count: int, granted: list[Grant], time: VirtualTime
+    b: Budget,
+    requester: Requester,
+    count: int,
+    granted: list[Grant],
+    time: VirtualTime,
+    *,
+    hold: bool = False,
 ) -> None:
+    """`count` calls for `requester`, their grants noted; each ends as it starts, or keeps
+    its place in flight (`hold`) until the test releases it."""
+
     async def one() -> None:
         await b.acquire()
         granted.append((time.now, requester.user))
+        if not hold:
+            b.release()
 
     with requested_by(requester):
         await asyncio.gather(*(one() for _ in range(count)))
@@ -236,6 +247,7 @@ async def test_the_estimate_counts_the_windows_remembered_starts_exactly() -> No
     for second in range(10):  # one call a second: the window is full
         time.now = 100.0 + second
         await b.acquire()
+        b.release()
     time.now = 110.0
 
     assert b.delay(1) == pytest.approx(100.0 + SPAN - 110.0)  # the oldest call leaves
@@ -253,9 +265,11 @@ async def test_a_place_in_flight_goes_to_whoever_goes_first() -> None:
     with requested_by(Requester("bot", Priority.AUTO)):
         await b.acquire()
         await b.acquire()  # both places are taken
-    auto = asyncio.create_task(calls(b, Requester("bot", Priority.AUTO), 2, granted, time))
+    auto = asyncio.create_task(
+        calls(b, Requester("bot", Priority.AUTO), 2, granted, time, hold=True)
+    )
     await queued(b, 2)
-    command = asyncio.create_task(calls(b, Requester("U1"), 1, granted, time))
+    command = asyncio.create_task(calls(b, Requester("U1"), 1, granted, time, hold=True))
     await queued(b, 3)
 
     b.release()
@@ -284,3 +298,25 @@ async def test_a_caller_gone_after_its_grant_gives_its_place_back() -> None:
         await asyncio.sleep(0)
 
     assert b.in_flight == 0
+
+
+async def test_a_call_still_in_flight_keeps_its_place_in_the_window() -> None:
+    """A call's start is not when MDE sees it: a call that reached MDE late (a busy loop, a
+    slow connection) still counts until a span after it ended. Before: the window went by
+    starts alone, and a burst of 300 lookups earned MDE 429s when the loop stalled."""
+    time = VirtualTime()
+    b = budget(time, (Window(1, 60.0),), reserve=0)
+    granted: list[Grant] = []
+    with requested_by(Requester("U1")):
+        await b.acquire()  # the slow call: it stays in flight
+        second = asyncio.create_task(calls(b, Requester("U1"), 1, granted, time))
+        for _ in range(50):  # its start leaves the window after 63 s; the call itself does not
+            await asyncio.sleep(0)
+        assert granted == []
+        assert time.now > 1000.0 + 2 * SPAN
+        slow_ended = time.now
+        b.release()
+        await second
+
+    # MDE may have seen it as late as its end: the next call goes a span after that
+    assert granted == [(pytest.approx(slow_ended + SPAN), "U1")]

@@ -131,6 +131,7 @@ class SlidingWindow:
         self._span = window.seconds + guard_band(window.seconds)
         self._clock = clock
         self._starts: deque[float] = deque()
+        self._ends: deque[float] = deque()  # when recent calls ended (MDE saw them by then)
 
     def wait(self, ahead: int = 0, *, keep_free: int = 0) -> float:
         """Seconds until one more call fits behind `ahead` others, leaving `keep_free` of the
@@ -157,8 +158,29 @@ class SlidingWindow:
         leaves = self._starts[before] - horizon if before >= 0 else 0.0
         return max(0.0, leaves) + spans * self._span
 
+    def settled(self, in_flight: int, *, keep_free: int = 0) -> float:
+        """Seconds until MDE can have seen fewer than the window's calls, counting every call
+        that ended within the span and every call still in flight (its arrival is unknown, so
+        it has not left). A start can reach MDE late (a busy loop, a slow connection) while a
+        later one arrives at once, so starts alone can put one call too many into MDE's
+        window; a call counted until a span after it *ended* cannot be."""
+        now = self._clock()
+        horizon = now - self._span
+        while self._ends and self._ends[0] <= horizon:
+            self._ends.popleft()
+        capacity = max(1, self.window.calls - keep_free)
+        first = len(self._ends) + in_flight - capacity  # the end that must leave first
+        if first < 0:
+            return 0.0
+        if first >= len(self._ends):
+            return self._span  # only a call in flight ending frees a place (release wakes us)
+        return max(0.0, self._ends[first] - horizon)
+
     def record(self) -> None:
         self._starts.append(self._clock())
+
+    def finish(self) -> None:
+        self._ends.append(self._clock())
 
 
 @dataclass
@@ -285,8 +307,10 @@ class Budget:
             raise
 
     def release(self) -> None:
-        """A granted call has ended: its place in flight is free."""
+        """A granted call has ended: its place in flight is free, and its end is counted."""
         self.in_flight -= 1
+        for window in self._windows:
+            window.finish()
         self._changed.set()
 
     @contextlib.asynccontextmanager
@@ -385,9 +409,15 @@ class Budget:
         self._total.waiting += change
 
     def _wait(self, priority: Priority, ahead: int = 0) -> float:
+        """Seconds until a call of `priority` may start behind `ahead` others. For the call
+        about to start (`ahead` 0) the calls that ended recently and those in flight count
+        too (`SlidingWindow.settled`); estimates further ahead go by starts alone."""
         pause = self._paused_until - self._clock()
         reserved = self._reserved if priority is Priority.AUTO else [0] * len(self._windows)
-        waits = (w.wait(ahead, keep_free=r) for w, r in zip(self._windows, reserved, strict=True))
+        pairs = list(zip(self._windows, reserved, strict=True))
+        waits = [w.wait(ahead, keep_free=r) for w, r in pairs]
+        if ahead == 0:
+            waits += [w.settled(self.in_flight, keep_free=r) for w, r in pairs]
         return max([pause, *waits, 0.0])
 
     def _room(self) -> bool:
