@@ -87,8 +87,10 @@ async def _form(
             hint="/mde check lists the app's permissions",
         )
     target = _target(found.device)
-    approval = sorted({c.title for c in choices if actions.policy.needs_approval(c.kind, target)})
-    note = f"Needs a second responder's approval here: {', '.join(approval)}." if approval else ""
+    approval = list(
+        dict.fromkeys(c.kind for c in choices if actions.policy.needs_approval(c.kind, target))
+    )
+    note = f"Here, {', '.join(approval)} need a second responder's approval." if approval else ""
     channel = click_channel(body) or ""
     form = FormContext(c=device.c, d=device.d, ch=channel, th=click_thread(body) or "")
     user = body.get("user") or {}

@@ -145,7 +145,8 @@ async def test_isolate_a_tier0_device_with_a_second_responders_approval(stack: S
     posted = await card(stack)
     form = await open_form(stack, posted)
     assert "ws-fin-042" in json.dumps(form)
-    assert "Needs a second responder's approval here: Isolate (full)" in json.dumps(form)
+    note = "Here, isolate, release, restrict, unrestrict need a second responder's approval."
+    assert note in json.dumps(form)  # ws-fin-042 is tagged Tier0
 
     assert await submit(stack, form, values("isolate_full")) == (200, "")
     await slack.wait_for(lambda: bool(request_posts(slack)))

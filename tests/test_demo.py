@@ -23,6 +23,11 @@ async def test_the_demo_runs_every_scene_and_exits_0() -> None:
         "uploaded into the thread: 3 OCSF events (Detection Finding, Device Inventory Info)",
         "/mde ip 10.8.0.25 at 2h ago",
         "✅ All 2 MDE connections work",
+        "[Approve] tapped by U0LEAD",
+        "asked by <@U0RESPONDER> · approved by <@U0LEAD>",
+        "✅ Succeeded",
+        "action_approved   U0LEAD",
+        "intact: ",
     ):
         assert expected in text, expected
     assert "Traceback" not in text

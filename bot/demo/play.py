@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from bot.audit.store import AuditStore
 from bot.demo.simulator import Simulator
 from bot.demo.simulator import data as sim_data
 from bot.demo.standin import Post, SlackStandIn, clickables
@@ -24,6 +25,8 @@ from bot.settings import BotSettings, SlackSettings
 
 WAIT = 30.0  # seconds for each answer; the simulator answers in milliseconds
 CHANNEL = "C0INCIDENT"
+RESPONDER, LEAD = "U0RESPONDER", "U0LEAD"  # the responders of the demo
+APPROVE = "mde_action_approve"
 
 
 class Demo:
@@ -91,6 +94,67 @@ class Demo:
         await self._next(lambda: len(self.slack.calls("views.publish")), before)
         self.show(self.slack.calls("views.publish")[before]["view"])
 
+    async def respond(
+        self, card: dict[str, Any], ts: str, device: str, choice: str, comment: str
+    ) -> None:
+        """⋯ → Respond… on `device`'s card, then the form submitted with `choice`."""
+        [block] = [b for b in card["blocks"] if f"*{device}*" in str(b.get("text"))]
+        element, option = next(
+            (e, o) for e, o in clickables([block]) if o and o["text"]["text"] == "Respond…"
+        )
+        self.say("\n[⋯ → Respond…] tapped")
+        before = len(self.slack.calls("views.update"))
+        payload = self.slack.click_payload(
+            element,
+            message_ts=ts,
+            response_url=self.slack.response_url(),
+            channel=CHANNEL,
+            message={"text": card["text"], "blocks": card["blocks"], "thread_ts": ts},
+            option=option,
+        )
+        await self.slack.action(self.url, payload)
+        await self._next(lambda: len(self.slack.calls("views.update")), before)
+        view = dict(self.slack.calls("views.update")[before]["view"])
+        self.say("   the form (one phone screen):")
+        self.show(view)
+        self.say(f"\n[{choice}] chosen, comment typed, [Request] tapped")
+        state: dict[str, dict[str, Any]] = {
+            "choice": {"choice": {"type": "radio_buttons", "selected_option": {"value": choice}}},
+            "comment": {"comment": {"type": "plain_text_input", "value": comment}},
+        }
+        posts = len(self.slack.calls("chat.postMessage"))
+        await self.slack.action(
+            self.url, self.slack.submission_payload(view, state, view_id="V0DEMOFORM")
+        )
+        await self._next(lambda: len(self.slack.calls("chat.postMessage")), posts)
+        self.say("   ↳ the request, in the card's thread:")
+        self.show(self.slack.calls("chat.postMessage")[posts])
+
+    async def approve(self, user: str) -> None:
+        """`user` taps Approve on the last request; waits for MDE's action to end."""
+        request = self.slack.calls("chat.postMessage")[-1]
+        button = next(
+            e for e, o in clickables(request["blocks"]) if e["action_id"].endswith("approve")
+        )
+        self.say(f"\n[Approve] tapped by {user}")
+        payload = self.slack.click_payload(
+            button,
+            message_ts="1795860000.000900",
+            response_url=self.slack.response_url(),
+            channel=CHANNEL,
+            user=user,
+            message={"text": request["text"], "thread_ts": request.get("thread_ts")},
+        )
+        await self.slack.action(self.url, payload)
+
+        def ended() -> bool:
+            updates = self.slack.calls("chat.update")
+            return bool(updates) and "Succeeded" in json.dumps(updates[-1])
+
+        await self.slack.wait_for(ended, WAIT)
+        self.say("   ↳ the same message, updated as MDE went (Pending → InProgress → Succeeded):")
+        self.show(self.slack.calls("chat.update")[-1])
+
     async def click(
         self, card: dict[str, Any], ts: str, label: str, *, answered_by: str | None = None
     ) -> list[Post]:
@@ -131,7 +195,15 @@ async def run_demo(register: Registrar, out: TextIO = sys.stdout) -> int:
     async with contextlib.AsyncExitStack() as stack:
         slack = await stack.enter_async_context(SlackStandIn(signing_secret=secret))
         simulator = await stack.enter_async_context(Simulator())
-        settings = BotSettings.embedded()
+        # Response actions on, against the simulator: two responders, MDE's actions quick.
+        settings = BotSettings.embedded().model_copy(
+            update={
+                "actions": "on",
+                "responders": [RESPONDER, LEAD],
+                "action_poll_seconds": 0.2,
+            }
+        )
+        simulator.knobs.action_pickup, simulator.knobs.action_run = 0.4, 0.8
         backend = await stack.enter_async_context(open_backend([], settings, simulator=simulator))
         slack_settings = SlackSettings(
             bot_token="xoxb-demo-0000000000-local",  # noqa: S106 - stand-in only
@@ -151,10 +223,41 @@ async def run_demo(register: Registrar, out: TextIO = sys.stdout) -> int:
         demo.say("Every request below is signed as Slack signs it and sent over HTTP on 127.0.0.1.")
         try:
             await play(demo, simulator)
-        except (TimeoutError, RuntimeError, StopIteration) as exc:
+            await respond(demo, backend.audit)
+        except (TimeoutError, RuntimeError, StopIteration, ValueError, LookupError) as exc:
             demo.say(f"\nThe demo stopped: a step got no answer ({type(exc).__name__}).")
             return 1
     return 0
+
+
+async def respond(demo: Demo, audit: AuditStore) -> None:
+    """Isolate the Tier0 device from its card, approved by a second responder; then the audit
+    trail that tells the story, verified."""
+    demo.say("\n━━ 9. Isolate ws-fin-042 from its card (Tier0: a second responder approves)")
+    card = await demo.paste(
+        f"{sim_data.DEMO_IP.replace('.', '[.]')} is beaconing again",
+        ts="1795860000.000400",
+        full=False,
+    )
+    await demo.respond(
+        card,
+        "1795860000.000400",
+        "ws-fin-042",
+        "isolate_full",
+        "Credential dumping on a Tier0 host: contain it",
+    )
+    await demo.approve(LEAD)
+
+    def told() -> list[dict[str, Any]]:
+        return [p for p in demo.slack.calls("chat.postMessage") if p["text"].startswith("<@")]
+
+    await demo.slack.wait_for(lambda: bool(told()), WAIT)
+    demo.say(f"   ↳ and in the thread, to the requester: {told()[-1]['text']}")
+    demo.say("\n━━ 10. The audit trail (mde-bot audit --verify)")
+    async for record in audit.records():
+        who = record.actor.user or "the bot"
+        demo.say(f"   {record.seq:>3} {record.kind:<17} {who:<12} {record.subject[:40]}")
+    demo.say(f"   {(await audit.verify()).summary()}")
 
 
 async def play(demo: Demo, simulator: Simulator) -> None:

@@ -51,6 +51,15 @@ def blocks_to_text(blocks: Iterable[Mapping[str, Any]], *, indent: str = "  ") -
         elif kind == "context":
             parts = [_text(e) for e in block.get("elements", []) if e.get("type") != "image"]
             lines.append(indent + " · ".join(p for p in parts if p))
+        elif kind == "input":  # a form's field: its label, and the choices when it has some
+            element = block.get("element") or {}
+            lines.append(f"{indent}{_text(block.get('label'))}:")
+            chosen = (element.get("initial_option") or {}).get("value")
+            for option in element.get("options") or []:
+                mark = "(•)" if option.get("value") == chosen else "( )"
+                lines.append(f"{indent}  {mark} {_text(option.get('text'))}")
+            if initial := element.get("initial_value"):
+                lines.append(f"{indent}  [{initial}]")
         elif kind == "actions":
             labels = [f"[{_text(e.get('text'))}]" for e in block.get("elements", [])]
             lines.append(indent + " ".join(labels))

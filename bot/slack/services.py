@@ -188,7 +188,7 @@ class Services:
                 actor=Actor(by or ""),
                 place=Place(audience.channel or ""),
                 tenants=[c.alias for c in report.connectors],
-                subject=", ".join(i.value for i in report.indicators)[:2048],
+                subject=_subject(report),
                 details={
                     "indicators": [f"{i.type}:{i.value}" for i in report.indicators],
                     "found": found,
@@ -248,3 +248,10 @@ class Services:
             poll_first=settings.action_poll_seconds,
         )
         return cls(enrichment, settings, Access(settings), replies, actions, backend.audit)
+
+
+def _subject(report: Report) -> str:
+    """What a lookup was about: its indicators, or (a device's view) the devices it shows."""
+    if report.indicators:
+        return ", ".join(i.value for i in report.indicators)
+    return ", ".join(d.device.uid or "" for c in report.connectors for d in c.devices)
