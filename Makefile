@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-all pythons lint typecheck unit run bench fmt clean
+.PHONY: demo test test-all pythons servers lint typecheck unit run bench fmt clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -36,6 +36,18 @@ test-all: $(STAMP)
 ## pythons: succeeds when Python 3.11, 3.12 and 3.13 are all on hand (for .ci/run)
 pythons:
 	@$(WITH_PYTHONS); for v in 3.11 3.12 3.13; do command -v python$$v >/dev/null || { echo "python$$v missing"; exit 1; }; done
+
+## servers: the Debian packages of the real servers the tests start (redis-server, postgresql);
+## as root with apt-get (CI), installs those missing, else says what to install
+servers:
+	@missing=""; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v postgres >/dev/null || ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || \
+	  missing="$$missing postgresql"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else echo "make servers: the tests need$$missing: apt-get install -y$$missing"; exit 1; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
