@@ -41,7 +41,7 @@ from typing import IO, Any, Self
 import pytest
 import redis
 
-from bot.state.link import RedisLink, open_redis
+from bot.state.link import CALL_TIMEOUT, RedisLink, open_redis
 
 REDIS_HINT = "install redis-server: apt-get install -y redis-server"
 POSTGRES_HINT = "install PostgreSQL: apt-get install -y postgresql"
@@ -375,8 +375,9 @@ async def redis_links(redis_url: str) -> AsyncIterator[Callable[..., RedisLink]]
     the test."""
     made: list[RedisLink] = []
 
-    def link(**options: Any) -> RedisLink:
-        made.append(RedisLink(open_redis(redis_url), prefix="test", **options))
+    def link(timeout: float = CALL_TIMEOUT, **options: Any) -> RedisLink:
+        client = open_redis(redis_url, timeout=timeout)
+        made.append(RedisLink(client, prefix="test", timeout=timeout, **options))
         return made[-1]
 
     yield link

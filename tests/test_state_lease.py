@@ -41,7 +41,7 @@ async def test_a_renewed_lease_outlives_its_ttl(leases: Leases) -> None:
 
 
 async def test_replicas_racing_for_a_lease_get_one_holder(redis_links: Links) -> None:
-    replicas = [RedisLeases(redis_links(), "follow") for _ in range(5)]
+    replicas = [RedisLeases(redis_links(timeout=5.0), "follow") for _ in range(5)]
     held = await asyncio.gather(*(r.acquire("request-1", 10) for r in replicas for _ in range(4)))
     assert sum(h is not None for h in held) == 1
 

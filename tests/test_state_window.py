@@ -43,7 +43,9 @@ async def test_three_replicas_never_exceed_the_budget_as_redis_sees_it(redis_lin
     """Three replicas, six eager callers each, for 1.5 s against 5 calls per window: the
     starts Redis recorded (its own clock) never put more than 5 in any window, and the budget
     was used (not merely refused)."""
-    replicas = [RedisRateWindow(redis_links(), "contoso:api", (SHORT, LEDGER)) for _ in range(3)]
+    replicas = [
+        RedisRateWindow(redis_links(timeout=5.0), "contoso:api", (SHORT, LEDGER)) for _ in range(3)
+    ]
     until = time.monotonic() + 1.5
     taken = await asyncio.gather(*(_spend(r, until) for r in replicas for _ in range(6)))
     link = redis_links()
