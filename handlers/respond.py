@@ -105,6 +105,7 @@ async def _form(
         now=report.at,
         approval_note=note,
         dry_run=actions.mode == "dry-run",
+        containment=found.containment,
     )
 
 

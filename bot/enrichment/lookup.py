@@ -24,14 +24,15 @@ from bot.enrichment.results import (
     DeviceResult,
     FileResult,
     FindingResult,
+    HeldIndicator,
     Note,
     Problem,
 )
 from bot.errors import BotError, InputError, MdeError
 from bot.indicators import HASH_TYPES, Indicator, IndicatorType
-from bot.mde import lookups, query
+from bot.mde import actions, lookups, query
 from bot.mde.client import MdeClient
-from bot.mde.models import Alert, FileInfo, Machine
+from bot.mde.models import Alert, CustomIndicator, FileInfo, Machine
 from bot.mde.normalize import device_from_machine, finding_from_alert
 from bot.mde.records import Readability, Rows
 
@@ -47,8 +48,13 @@ M = TypeVar("M", bound=BaseModel)
 class ConnectorLookup:
     """The answers of one connector for one message, gathered concurrently."""
 
-    def __init__(self, client: MdeClient) -> None:
+    def __init__(self, client: MdeClient, *, responding: bool = False) -> None:
         self.client = client
+        # Response actions are on: also read the shown devices' containment and the custom
+        # indicators MDE holds for the pasted values (a call each per connector).
+        self.responding = responding
+        self.containment: dict[str, tuple[str, ...]] = {}
+        self.held: list[HeldIndicator] = []
         self.machines: dict[str, Machine] = {}
         self.machine_hits: dict[str, list[Indicator]] = {}
         self.loose: set[str] = set()
@@ -73,7 +79,12 @@ class ConnectorLookup:
         except MdeError as exc:
             return self._report(problem=exc, searched=False)
         self.can_hunt = HUNTING_ROLE in roles
-        await self._gather(self._plan(indicators, at))
+        plan = self._plan(indicators, at)
+        blockable = [i for i in indicators if _blockable(i)]
+        if self.responding and blockable and any(r in roles for r in actions.TI_READ):
+            plan.append(partial(self._held, blockable))
+        await self._gather(plan)
+        await self._read_containment()
         return await self._finished_off_loop()
 
     async def device(self, key: str) -> ConnectorReport:
@@ -90,6 +101,7 @@ class ConnectorLookup:
                 self._add_machines(None, [await lookups.device(self.client, machine_id)])
 
         await self._gather([step])
+        await self._read_containment()
         return await self._finished_off_loop()
 
     # ------------------------------------------------------------------ per indicator
@@ -247,6 +259,36 @@ class ConnectorLookup:
         ids = await lookups.hunt_file_name(self.client, indicator.value)
         self._add_alerts(indicator, self._read(await lookups.alerts_by_ids(self.client, ids)))
 
+    async def _held(self, indicators: Sequence[Indicator]) -> None:
+        held = await actions.custom_indicators(self.client, [i.value for i in indicators])
+        by_value: dict[str, CustomIndicator] = {}
+        for row in held:
+            by_value.setdefault((row.indicator_value or "").strip().lower(), row)
+        for indicator in indicators:
+            if (found := by_value.get(indicator.value.strip().lower())) is not None:
+                expires = found.expiration_time
+                self.held.append(
+                    HeldIndicator(
+                        indicator,
+                        found.action or "Alert",
+                        found.created_by_display_name or found.created_by,
+                        int(expires.timestamp()) if expires is not None else None,
+                        found.title,
+                    )
+                )
+
+    async def _read_containment(self) -> None:
+        """The shown devices' isolation and app restriction, in one batched call."""
+        shown = list(self.machines)[:MAX_DEVICES]
+        if not (self.responding and shown):
+            return
+
+        async def read() -> None:
+            for machine_id, done in (await actions.devices_actions(self.client, shown)).items():
+                self.containment[machine_id] = actions.containment(done)
+
+        await self._guarded(read)
+
     # ------------------------------------------------------------------ accumulate
 
     async def _gather(self, steps: Sequence[Step]) -> None:
@@ -341,6 +383,7 @@ class ConnectorLookup:
             matched=tuple(self.machine_hits.get(machine.id, ())),
             loose=machine.id in self.loose,
             alerts_known=machine.id in device_alerts,
+            containment=self.containment.get(machine.id, ()),
         )
 
     def _report(
@@ -377,7 +420,15 @@ class ConnectorLookup:
             problems=tuple(self.problems),
             more_devices=max(0, len(self.machines) - len(devices)),
             searched=searched,
+            held=tuple(self.held),
         )
+
+
+def _blockable(indicator: Indicator) -> bool:
+    """Whether MDE could hold a custom indicator for it (an IP only when public)."""
+    if indicator.type in IP_TYPES and query.is_internal_ip(indicator.value):
+        return False
+    return indicator.type in actions.INDICATOR_TYPES
 
 
 def _is_ip(value: str) -> bool:

@@ -38,6 +38,9 @@ class DeviceResult:
     matched: tuple[Indicator, ...] = ()  # the indicators that led to this device
     loose: bool = False  # matched by a host-name prefix only
     alerts_known: bool = True  # False when the device's alerts were not fetched
+    # "isolated", "apps restricted", "isolation pending"…, read from its machine actions
+    # (only while response actions are on: it costs a call)
+    containment: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +56,17 @@ class FileResult:
 
 
 @dataclass(frozen=True, slots=True)
+class HeldIndicator:
+    """A custom indicator MDE already holds for a pasted value: so nobody blocks it twice."""
+
+    indicator: Indicator  # as pasted
+    action: str  # Block, Alert, Allowed, …
+    by: str | None = None  # who made it (MDE's createdBy)
+    expires: int | None = None  # epoch seconds; None: never
+    title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ConnectorReport:
     alias: str
     portal_url: str
@@ -64,6 +78,7 @@ class ConnectorReport:
     problems: tuple[Problem, ...] = ()
     more_devices: int = 0  # found but not shown (bounded work per message)
     searched: bool = True  # False: nothing could be asked (sign-in failed, every call failed)
+    held: tuple[HeldIndicator, ...] = ()  # custom indicators MDE holds for pasted values
 
     @property
     def partial(self) -> bool:

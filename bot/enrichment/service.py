@@ -95,9 +95,12 @@ class EnrichmentService:
         *,
         demo: bool = False,
         extraction: ExtractionOptions | None = None,
+        responding: bool = False,
     ) -> None:
         self._clients = list(clients)
         self.demo = demo
+        # Response actions are on: reports also carry containment and held custom indicators.
+        self.responding = responding
         self._extraction = extraction or ExtractionOptions()
 
     @property
@@ -172,7 +175,7 @@ class EnrichmentService:
         indicators = extraction.indicators
         reports = await asyncio.gather(
             *(
-                _isolated(c, lambda lookup: lookup.run(indicators, at=at))
+                _isolated(c, lambda lookup: lookup.run(indicators, at=at), self.responding)
                 for c in self.clients(tenants)
             )
         )
@@ -189,7 +192,10 @@ class EnrichmentService:
         """A device (by id or host name) with its alerts: `/mde device`, `/mde alerts` and the
         "Device details" / "Alerts" buttons."""
         reports = await asyncio.gather(
-            *(_isolated(c, lambda lookup: lookup.device(key)) for c in self.clients(tenants))
+            *(
+                _isolated(c, lambda lookup: lookup.device(key), self.responding)
+                for c in self.clients(tenants)
+            )
         )
         return Report((), tuple(reports), demo=self.demo, at=now_ms())
 
@@ -199,11 +205,13 @@ def now_ms() -> int:
 
 
 async def _isolated(
-    client: MdeClient, work: Callable[[ConnectorLookup], Awaitable[ConnectorReport]]
+    client: MdeClient,
+    work: Callable[[ConnectorLookup], Awaitable[ConnectorReport]],
+    responding: bool = False,
 ) -> ConnectorReport:
     """One connector's answer; a bug in it becomes a problem with a reference id, logged with
     its traceback, and never hides the other connectors' answers."""
-    lookup = ConnectorLookup(client)
+    lookup = ConnectorLookup(client, responding=responding)
     try:
         return await work(lookup)
     except Exception:  # the isolation boundary between connectors, on purpose

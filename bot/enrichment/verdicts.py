@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from bot import ocsf
-from bot.enrichment.results import ConnectorReport, Report
+from bot.enrichment.results import ConnectorReport, HeldIndicator, Report
 from bot.indicators import Indicator, IndicatorType
 
 IP_TYPES = frozenset({IndicatorType.IPV4, IndicatorType.IPV6})
@@ -44,6 +44,8 @@ class Verdict:
     searched: tuple[str, ...] = ()  # connectors asked
     not_searched: tuple[str, ...] = ()  # connectors that could not be asked
     note: str | None = None  # why there is no (complete) answer
+    # custom indicators MDE already holds for it: (the connector, what it holds)
+    held: tuple[tuple[str, HeldIndicator], ...] = ()
 
     @property
     def found(self) -> bool:
@@ -78,6 +80,12 @@ def _verdict(report: Report, indicator: Indicator) -> Verdict:
         searched=tuple(c.alias for c in report.connectors if c.searched),
         not_searched=tuple(c.alias for c in report.connectors if not c.searched),
         note=note,
+        held=tuple(
+            (c.alias, held)
+            for c in report.connectors
+            for held in c.held
+            if held.indicator == indicator
+        ),
     )
 
 

@@ -385,6 +385,57 @@ async def machine_actions(
     return _newest_first(read_rows(MachineAction, rows))
 
 
+async def devices_actions(
+    client: MdeClient, machine_ids: Sequence[str], *, per_device: int = 20
+) -> dict[str, list[MachineAction]]:
+    """The latest machine actions of several devices, newest first per device, in as few
+    calls as the filter's length allows (`machineId eq … or …`; never cached: they change)."""
+    wanted = list(dict.fromkeys(query.machine_id(m) for m in machine_ids))
+    found: dict[str, list[MachineAction]] = {m: [] for m in wanted}
+    with _refusals(client, "machine actions", MACHINE_READ):
+        for chunk in query.chunks_for_filter(wanted, len("machineId eq ''")):
+            rows = await client.collect_uncached(
+                "/machineactions",
+                {"$filter": query.any_equal("machineId", chunk)},
+                limit=per_device * len(chunk),
+                page_size=min(per_device * len(chunk), 100),
+            )
+            for action in read_rows(MachineAction, rows):
+                if action.machine_id in found:
+                    found[action.machine_id].append(action)
+    return {m: _newest_first(actions) for m, actions in found.items()}
+
+
+# A containment: the action that puts it on, the one that takes it off, and how its states
+# read (on, being put on, being taken off).
+CONTAINMENT: Final = (
+    ("Isolate", "Unisolate", ("isolated", "isolation pending", "release pending")),
+    (
+        "RestrictCodeExecution",
+        "UnrestrictCodeExecution",
+        ("apps restricted", "app restriction pending", "restriction removal pending"),
+    ),
+)
+
+
+def containment(actions: Sequence[MachineAction]) -> tuple[str, ...]:
+    """PURE: what a device's machine actions (newest first) say of its containment now, e.g.
+    ("isolated",), ("isolated", "release pending"), ("apps restricted",). MDE's device record
+    carries no such state: the newest of the pair's actions that succeeded decides, and the
+    newest one still under way is said as such."""
+    states: list[str] = []
+    for on, off, (held, putting, taking) in CONTAINMENT:
+        mine = [(a, a.status) for a in actions if a.type in (on, off) and a.status is not None]
+        done = next((a for a, s in mine if s is ActionStatus.SUCCEEDED), None)
+        under_way = next((a for a, s in mine if not s.final), None)
+        if done is not None and done.type == on:
+            selective = (done.scope or "").lower() == "selective"
+            states.append(held + (" (selective)" if selective else ""))
+        if under_way is not None:
+            states.append(putting if under_way.type == on else taking)
+    return tuple(states)
+
+
 async def find_request(
     client: MdeClient, machine_id: str, *, marker: str, since: datetime | None = None
 ) -> MachineAction | None:

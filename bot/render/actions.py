@@ -16,7 +16,7 @@ from typing import Any
 from bot import ocsf
 from bot.actions.choices import BY_VALUE, Choice
 from bot.actions.requests import ActionRequest, Stage
-from bot.render.cards import device_groups, device_label, device_state
+from bot.render.cards import containment_said, device_groups, device_label, device_state
 from bot.render.kit import (
     Block,
     Message,
@@ -83,6 +83,7 @@ def respond_view(
     now: int | None,
     approval_note: str = "",
     dry_run: bool = False,
+    containment: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The "Respond…" form: the device it acts on, the actions this responder may ask for
     (radio buttons, the first chosen), a tag when needed, and the comment MDE requires,
@@ -91,6 +92,7 @@ def respond_view(
     if seen := ago(device.last_seen_time, now):
         facts.append(f"seen {seen}")
     facts += device_state(device)
+    facts += [containment_said(state) for state in containment]
     if tags := device_groups(device)[1]:
         facts.append("🏷️ " + ", ".join(escape(t) for t in tags[:5]))
     head = f"*{escape(device_label(device))}* · {escape(tenant)}"

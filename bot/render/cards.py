@@ -101,15 +101,30 @@ def verdict_line(verdict: Verdict, *, now: int | None) -> str:
 
 def verdict_said(verdict: Verdict, *, now: int | None) -> str:
     """The right-hand side of a verdict line (mrkdwn): what MDE says of the indicator."""
+    held = _held_said(verdict)
     if not verdict.found:
-        return escape(verdict.note or f"not seen in {', '.join(verdict.searched) or 'any tenant'}")
+        said = escape(verdict.note or f"not seen in {', '.join(verdict.searched) or 'any tenant'}")
+        return f"{said} · {held}" if held else said
     parts = [_devices_said(verdict, now)]
     if verdict.threat:
         parts.insert(0, f"*{escape(verdict.threat)}*")
     if verdict.alerts:
         worst = severity_emoji(verdict.worst)
         parts.append(f"{worst} {plural(verdict.alerts, 'alert')}")
+    parts.append(held)
     return " · ".join(p for p in parts if p)
+
+
+def _held_said(verdict: Verdict) -> str:
+    """What MDE already does with the value: "🛡️ Block in contoso (by ana@…, until Dec 30)"."""
+    said = []
+    for tenant, held in verdict.held[:2]:
+        facts = [f"by {escape(held.by)}"] if held.by else []
+        if held.expires is not None:
+            facts.append(f"until {date(held.expires * 1000, style='{date_short_pretty}')}")
+        more = f" ({', '.join(facts)})" if facts else ""
+        said.append(f"🛡️ {escape(held.action)} in {escape(tenant)}{more}")
+    return " · ".join(said)
 
 
 def shared_line(indicators: Sequence[Indicator], said: str) -> str:
@@ -187,6 +202,13 @@ def device_state(device: ocsf.Device) -> list[str]:
     return states
 
 
+def containment_said(state: str) -> str:
+    """A device's containment as its card says it: bold, with a mark, pending ones plain."""
+    if state.endswith("pending"):
+        return f"⏳ {escape(state)}"
+    return f"🔒 *{escape(state)}*"
+
+
 def device_card(
     result: DeviceResult, connector: ConnectorReport, *, now: int | None, respond: bool = False
 ) -> Block:
@@ -203,6 +225,7 @@ def device_card(
     if seen := ago(device.last_seen_time, now):
         second.append(f"seen {seen}")
     second += device_state(device)
+    second += [containment_said(state) for state in result.containment]
     if tags := device_groups(device)[1]:
         second.append("🏷️ " + ", ".join(escape(t) for t in tags[:TAGS_SHOWN]))
     if result.matched:

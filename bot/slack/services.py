@@ -235,7 +235,12 @@ class Services:
         """`slack_api_url`: where the Web API lives; a stand-in's host may then receive
         response_url posts too (Slack's own host always may)."""
         options = ExtractionOptions(tuple(settings.internal_domains), settings.max_indicators)
-        enrichment = EnrichmentService(backend.clients, demo=backend.demo, extraction=options)
+        enrichment = EnrichmentService(
+            backend.clients,
+            demo=backend.demo,
+            extraction=options,
+            responding=settings.actions != "off",
+        )
         hosts = set(SLACK_RESPONSE_HOSTS)
         if slack_api_url and (host := urlsplit(slack_api_url).hostname) != "slack.com" and host:
             hosts.add(host)
