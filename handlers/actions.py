@@ -28,7 +28,7 @@ from bot.slack.payloads import (
 )
 from bot.slack.services import Services
 from handlers.middleware import authorized
-from handlers.respond import open_form
+from handlers.respond import open_form, open_triage
 
 View = Callable[[Services, Report, Audience, str | None], Message]
 
@@ -58,6 +58,9 @@ async def on_device(
             return  # a link: the browser opened it
         if choice.a is ActionId.RESPOND:
             await open_form(services, body, client, choice)
+            return
+        if choice.a is ActionId.TRIAGE:
+            await open_triage(services, body, client, choice)
             return
         if choice.a is ActionId.DEVICE_OCSF:
             await post_ocsf(services, body, client, choice)
@@ -95,7 +98,7 @@ def register(app: AsyncApp, services: Services) -> None:
         return listener
 
     app.action(ActionId.DEVICE_MENU.value, middleware=guard)(device_listener(menu_choice))
-    for action_id in (*DEVICE_VIEWS, ActionId.DEVICE_OCSF):
+    for action_id in (*DEVICE_VIEWS, ActionId.DEVICE_OCSF, ActionId.TRIAGE):
         app.action(action_id.value, middleware=guard)(device_listener(button_choice(action_id)))
 
     @app.action(ActionId.SHOW_ALL.value, middleware=guard)

@@ -155,7 +155,7 @@ async def test_a_value_mde_already_blocks_says_who_blocked_it_and_until_when(
     assert [(tenant, held.action) for tenant, held in blocked.held] == [("contoso", "Block")]
     assert blocked.held[0][1].expires == int(expires.timestamp())
     said = verdict_said(blocked, now=report.at)
-    assert "🛡️ Block in contoso (by " in said
+    assert "🛡️ Blocked in contoso (by " in said
     assert f"<!date^{int(expires.timestamp())}^" in said
     assert other.held == ()
     assert "🛡️" not in verdict_said(other, now=report.at)

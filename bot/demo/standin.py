@@ -112,6 +112,7 @@ class SlackStandIn:
     threads_lose_next: int = 0  # thread posts accepted but then lost (not in the thread)
     threads: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     usergroups: dict[str, list[str]] = field(default_factory=dict)
+    emails: dict[str, str] = field(default_factory=dict)  # users.info: none without a scope
     uploads: list[bytes] = field(default_factory=list)  # file contents sent to the upload URL
     base_url: str = ""
     _runner: web.AppRunner | None = None
@@ -261,6 +262,15 @@ class SlackStandIn:
             "usergroups.users.list": {
                 "ok": True,
                 "users": self.usergroups.get(str(payload.get("usergroup", "")), []),
+            },
+            "users.info": {
+                "ok": True,
+                "user": {
+                    "id": payload.get("user"),
+                    "profile": {"email": self.emails[u]}
+                    if (u := str(payload.get("user"))) in self.emails
+                    else {},
+                },
             },
             "views.publish": {"ok": True, "view": {"id": "V0HOME0001", "type": "home"}},
             "views.open": {

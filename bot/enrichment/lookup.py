@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -32,6 +32,7 @@ from bot.errors import BotError, InputError, MdeError
 from bot.indicators import HASH_TYPES, Indicator, IndicatorType
 from bot.mde import actions, lookups, query
 from bot.mde.client import MdeClient
+from bot.mde.custom import can_hold
 from bot.mde.models import Alert, CustomIndicator, FileInfo, Machine
 from bot.mde.normalize import device_from_machine, finding_from_alert
 from bot.mde.records import Readability, Rows
@@ -80,7 +81,7 @@ class ConnectorLookup:
             return self._report(problem=exc, searched=False)
         self.can_hunt = HUNTING_ROLE in roles
         plan = self._plan(indicators, at)
-        blockable = [i for i in indicators if _blockable(i)]
+        blockable = [i for i in indicators if can_hold(i.type, i.value)]
         if self.responding and blockable and any(r in roles for r in actions.TI_READ):
             plan.append(partial(self._held, blockable))
         await self._gather(plan)
@@ -262,8 +263,10 @@ class ConnectorLookup:
     async def _held(self, indicators: Sequence[Indicator]) -> None:
         held = await actions.custom_indicators(self.client, [i.value for i in indicators])
         by_value: dict[str, CustomIndicator] = {}
+        now = datetime.now(UTC)
         for row in held:
-            by_value.setdefault((row.indicator_value or "").strip().lower(), row)
+            if row.expiration_time is None or row.expiration_time > now:  # still in force
+                by_value.setdefault((row.indicator_value or "").strip().lower(), row)
         for indicator in indicators:
             if (found := by_value.get(indicator.value.strip().lower())) is not None:
                 expires = found.expiration_time
@@ -422,13 +425,6 @@ class ConnectorLookup:
             searched=searched,
             held=tuple(self.held),
         )
-
-
-def _blockable(indicator: Indicator) -> bool:
-    """Whether MDE could hold a custom indicator for it (an IP only when public)."""
-    if indicator.type in IP_TYPES and query.is_internal_ip(indicator.value):
-        return False
-    return indicator.type in actions.INDICATOR_TYPES
 
 
 def _is_ip(value: str) -> bool:

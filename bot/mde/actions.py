@@ -24,7 +24,6 @@ unknown device, action, alert or indicator `MdeNotFound`.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -43,10 +42,11 @@ from bot.errors import (
     MdeRateLimited,
     MdeUnavailable,
 )
-from bot.indicators import IndicatorType, normalize
+from bot.indicators import IndicatorType
 from bot.logs import get_logger
 from bot.mde import query
 from bot.mde.client import MdeClient, segment
+from bot.mde.custom import indicator_value
 from bot.mde.lookups import complete, each_row, one, read_rows
 from bot.mde.models import (
     ActionStatus,
@@ -112,18 +112,6 @@ CANCEL_ROLES: Final = (
 )  # fmt: skip
 TI_READ: Final = ("Ti.Read.All", "Ti.ReadWrite", "Ti.ReadWrite.All")
 
-# Our indicator types → MDE's `indicatorType` (host and file names have none).
-INDICATOR_TYPES: Final[Mapping[IndicatorType, str]] = MappingProxyType(
-    {
-        IndicatorType.IPV4: "IpAddress",
-        IndicatorType.IPV6: "IpAddress",
-        IndicatorType.DOMAIN: "DomainName",
-        IndicatorType.URL: "Url",
-        IndicatorType.MD5: "FileMd5",
-        IndicatorType.SHA1: "FileSha1",
-        IndicatorType.SHA256: "FileSha256",
-    }
-)
 INDICATOR_ACTIONS: Final = (
     "Alert", "Warn", "Block", "Audit", "BlockAndRemediate", "AlertAndBlock", "Allowed",
 )  # fmt: skip
@@ -148,7 +136,6 @@ MAX_VALUE_CHARS: Final = 2048  # an indicator value we look up (long URLs)
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _INDICATOR_ID = re.compile(r"^[0-9]{1,19}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")
 
 
 # ---------------------------------------------------------------------- validation
@@ -195,27 +182,6 @@ def _marker(value: str) -> str:
 def _choice(value: str, choices: tuple[str, ...], what: str) -> str:
     if value not in choices:
         raise InputError(f"{value!r} is not {what} MDE knows: one of {', '.join(choices)}")
-    return value
-
-
-def public_ip(value: str) -> str:
-    """An IP address a custom indicator may name: MDE blocks public addresses only. Private,
-    shared, loopback, link-local, multicast and reserved ones are refused; the documentation
-    ranges count as public, as they do in `bot.mde.query`."""
-    address = ipaddress.ip_address(value)
-    mapped = getattr(address, "ipv4_mapped", None)
-    inner = mapped if mapped is not None else address
-    if (
-        query.is_internal_ip(str(inner))
-        or inner.is_multicast
-        or inner.is_unspecified
-        or inner.is_reserved
-        or (inner.version == 4 and inner in _THIS_NETWORK)
-    ):
-        raise InputError(
-            f"{value} is not a public IP address: MDE blocks public addresses only",
-            hint="contain a device inside the network by isolating it instead",
-        )
     return value
 
 
@@ -614,19 +580,6 @@ async def custom_indicators(client: MdeClient, values: Sequence[str]) -> list[Cu
     return found
 
 
-def _indicator_value(value: str, kind: IndicatorType) -> tuple[str, str]:
-    """(MDE's indicatorType, the value in its normal form) for a value we may submit."""
-    mde_type = INDICATOR_TYPES.get(kind)
-    if mde_type is None:
-        raise InputError(f"MDE takes no custom indicator for a {kind}")
-    normal = normalize(kind, value)
-    if normal is None:
-        raise InputError(f"{value[:80]!r} is not a valid {kind}")
-    if mde_type == "IpAddress":
-        public_ip(normal)
-    return mde_type, normal
-
-
 async def submit_indicator(
     client: MdeClient,
     *,
@@ -642,7 +595,7 @@ async def submit_indicator(
     """Submit a custom indicator (`action`: Block, Audit, Alert, …) until `expires`. MDE
     treats a value it already holds (same type) as an update of that indicator, so sending it
     again replaces its fields rather than adding a second one."""
-    mde_type, normal = _indicator_value(value, kind)
+    mde_type, normal = indicator_value(value, kind)
     if expires.tzinfo is None:
         raise InputError("the expiry needs a time zone")
     if expires <= datetime.now(UTC):
@@ -711,7 +664,7 @@ async def find_indicator(
     client: MdeClient, *, value: str, kind: IndicatorType
 ) -> CustomIndicator | None:
     """The custom indicator MDE holds now for this value and type (never cached), or None."""
-    mde_type, normal = _indicator_value(value, kind)
+    mde_type, normal = indicator_value(value, kind)
     condition = (
         f"indicatorValue eq {query.odata_string(normal)} "
         f"and indicatorType eq {query.odata_string(mde_type)}"

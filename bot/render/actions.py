@@ -1,22 +1,16 @@
-"""PURE: response actions in Slack: the "Respond…" form, the request's message in the card's
-thread (updated as the action goes: waiting → Pending → InProgress → Succeeded, or how it
-ended), and the direct message that carries an investigation package's link.
+"""PURE: response actions in Slack: the request's message in the card's thread (updated as
+the action goes: waiting → Pending → InProgress → Succeeded, or how it ended), and the direct
+message that carries an investigation package's link (the forms are `bot.render.forms`).
 
-Built for a phone: the form fits one screen and says what it acts on (name, tenant, health,
-last seen, tags); the message says in its first line what is asked, of which device, and how
-far it has come.
+The message says in its first line what is asked, of what, and how far it has come.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-from typing import Any
-
-from bot import ocsf
-from bot.actions.choices import BY_VALUE, Choice
+from bot.actions.choices import BY_VALUE
 from bot.actions.requests import ActionRequest, Stage
-from bot.render.cards import containment_said, device_groups, device_label, device_state
+from bot.mde.actions import ActionKind
+from bot.render.forms import ALERT_STATUSES, CLASSIFICATIONS, DETERMINATIONS, VERBS
 from bot.render.kit import (
     Block,
     Message,
@@ -29,13 +23,8 @@ from bot.render.kit import (
     safe_url,
     section,
 )
-from bot.slack.buttons import RESPOND_VIEW, ActionId, FormContext, RequestRef, encode
-from bot.slack.mrkdwn import ago, date, escape, mention
-
-MAX_VIEW_TITLE = 24  # Slack's limit for a modal's title
-COMMENT_BLOCK, COMMENT = "comment", "comment"  # block and action ids of the form's inputs
-CHOICE_BLOCK, CHOICE = "choice", "choice"
-TAG_BLOCK, TAG = "tag", "tag"
+from bot.slack.buttons import ActionId, RequestRef, encode
+from bot.slack.mrkdwn import date, escape, mention
 
 # How each stage (and MDE's status within it) reads: an emoji and a few words.
 ENDINGS = {
@@ -47,118 +36,31 @@ ENDINGS = {
 }
 
 
-def _plain(text: str, limit: int) -> dict[str, Any]:
-    return {"type": "plain_text", "text": clip(text, limit), "emoji": True}
-
-
-def loading_view(device: str) -> dict[str, Any]:
-    """What the form shows for the moment it takes to look the device up again."""
-    return {
-        "type": "modal",
-        "callback_id": RESPOND_VIEW,
-        "title": _plain("Respond", MAX_VIEW_TITLE),
-        "close": _plain("Close", 24),
-        "blocks": [section(f"Looking up {escape(device)}…")],
-    }
-
-
-def refusal_view(message: str, hint: str = "") -> dict[str, Any]:
-    """The form, when there is nothing to offer: why, and what to do."""
-    body = f"⚠️ {escape(message)}" + (f"\n{escape(hint)}" if hint else "")
-    return {
-        "type": "modal",
-        "title": _plain("Respond", MAX_VIEW_TITLE),
-        "close": _plain("Close", 24),
-        "blocks": [section(body)],
-    }
-
-
-def respond_view(
-    device: ocsf.Device,
-    tenant: str,
-    choices: Sequence[Choice],
-    *,
-    form: FormContext,
-    comment: str,
-    now: int | None,
-    approval_note: str = "",
-    dry_run: bool = False,
-    containment: Sequence[str] = (),
-) -> dict[str, Any]:
-    """The "Respond…" form: the device it acts on, the actions this responder may ask for
-    (radio buttons, the first chosen), a tag when needed, and the comment MDE requires,
-    prefilled with who and where."""
-    facts = []
-    if seen := ago(device.last_seen_time, now):
-        facts.append(f"seen {seen}")
-    facts += device_state(device)
-    facts += [containment_said(state) for state in containment]
-    if tags := device_groups(device)[1]:
-        facts.append("🏷️ " + ", ".join(escape(t) for t in tags[:5]))
-    head = f"*{escape(device_label(device))}* · {escape(tenant)}"
-    blocks: list[Block] = [section(f"{head}\n{' · '.join(facts) or 'health unknown'}")]
-    options = [{"text": _plain(c.label, 75), "value": c.value} for c in choices]
-    blocks.append(
-        {
-            "type": "input",
-            "block_id": CHOICE_BLOCK,
-            "label": _plain("Action", 2000),
-            "element": {
-                "type": "radio_buttons",
-                "action_id": CHOICE,
-                "options": options,
-                "initial_option": options[0],
-            },
-        }
-    )
-    if any(c.needs_tag for c in choices):
-        blocks.append(
-            {
-                "type": "input",
-                "block_id": TAG_BLOCK,
-                "optional": True,
-                "label": _plain("Tag (to add or remove)", 2000),
-                "element": {"type": "plain_text_input", "action_id": TAG, "max_length": 200},
-            }
-        )
-    blocks.append(
-        {
-            "type": "input",
-            "block_id": COMMENT_BLOCK,
-            "label": _plain("Comment (MDE keeps it with the action)", 2000),
-            "element": {
-                "type": "plain_text_input",
-                "action_id": COMMENT,
-                "multiline": True,
-                "min_length": 3,
-                "max_length": 1000,
-                "initial_value": comment,
-            },
-        }
-    )
-    notes = [approval_note] if approval_note else []
-    if dry_run:
-        notes.append("Dry run: the request goes through, nothing is sent to MDE.")
-    if notes:
-        blocks.append(context([escape(n) for n in notes]))
-    return {
-        "type": "modal",
-        "callback_id": RESPOND_VIEW,
-        "title": _plain(f"Respond on {device_label(device)}", MAX_VIEW_TITLE),
-        "submit": _plain("Request", 24),
-        "close": _plain("Cancel", 24),
-        "private_metadata": json.dumps(form.model_dump(), separators=(",", ":")),
-        "blocks": blocks,
-    }
-
-
 def title_of(request: ActionRequest) -> str:
-    """`Isolate (full)`: the choice's title, or the kind's name."""
+    """`Isolate (full)`, `Block in MDE`, `Triage: Resolved, true positive`: what was asked."""
+    options = request.options
+    if request.kind is ActionKind.BLOCK:
+        verb = dict(VERBS).get(options.get("indicator_action", ""), "Custom indicator")
+        return f"{verb.split(' (')[0]} in MDE"
+    if request.kind is ActionKind.TRIAGE:
+        said = [
+            dict(table).get(options.get(key, ""), "")
+            for key, table in (
+                ("status", ALERT_STATUSES),
+                ("classification", CLASSIFICATIONS),
+                ("determination", DETERMINATIONS),
+            )
+        ]
+        if options.get("assigned_to"):
+            said.append("assigned to " + options["assigned_to"])
+        return "Triage: " + (", ".join(s for s in said if s) or "comment")
+    if request.kind is ActionKind.QUARANTINE:
+        return "Stop and quarantine"
     for choice in BY_VALUE.values():
         if choice.kind == request.kind and all(
-            request.options.get(k) == v for k, v in choice.options.items()
+            options.get(k) == v for k, v in choice.options.items()
         ):
-            tag = f" {request.options['tag']!r}" if choice.needs_tag else ""
+            tag = f" {options['tag']!r}" if choice.needs_tag else ""
             return choice.title + tag
     return str(request.kind).capitalize()
 

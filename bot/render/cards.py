@@ -115,15 +115,28 @@ def verdict_said(verdict: Verdict, *, now: int | None) -> str:
     return " · ".join(p for p in parts if p)
 
 
+# How a custom indicator's action reads on a verdict line.
+HELD_WORDS = {
+    "Block": "Blocked",
+    "BlockAndRemediate": "Blocked and remediated",
+    "AlertAndBlock": "Blocked (alerting)",
+    "Audit": "Audited",
+    "Alert": "Alerted on",
+    "Warn": "Warned on",
+    "Allowed": "Allowed",
+}
+
+
 def _held_said(verdict: Verdict) -> str:
-    """What MDE already does with the value: "🛡️ Block in contoso (by ana@…, until Dec 30)"."""
+    """What MDE already does with the value: "🛡️ Blocked in contoso (by ana@…, until Dec 30)"."""
     said = []
     for tenant, held in verdict.held[:2]:
         facts = [f"by {escape(held.by)}"] if held.by else []
         if held.expires is not None:
             facts.append(f"until {date(held.expires * 1000, style='{date_short_pretty}')}")
         more = f" ({', '.join(facts)})" if facts else ""
-        said.append(f"🛡️ {escape(held.action)} in {escape(tenant)}{more}")
+        action = HELD_WORDS.get(held.action, held.action)
+        said.append(f"🛡️ {escape(action)} in {escape(tenant)}{more}")
     return " · ".join(said)
 
 

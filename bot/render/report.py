@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from bot import ocsf
 from bot.english import plural
 from bot.enrichment.results import ConnectorReport, DeviceResult, FileResult, Report
+from bot.enrichment.targets import blockable, quarantine_targets
 from bot.enrichment.verdicts import IP_TYPES, verdicts
 from bot.indicators import Indicator, defang
 from bot.render.cards import (
@@ -53,7 +54,7 @@ from bot.render.kit import (
     section,
     severity_emoji,
 )
-from bot.slack.buttons import ActionId, ReportRef, encode
+from bot.slack.buttons import ActionId, DeviceRef, ReportRef, encode
 from bot.slack.mrkdwn import code, date, escape
 
 MAX_DEVICE_CARDS = 5
@@ -351,12 +352,36 @@ def report_message(
     body = _devices(report, limit, respond=respond)
     tail = [*_notes(report), _footer(report)]
     alerts = _alerts(report, expand=expand)
+    if respond:
+        tail = [*_respond_row(report, report_id), *tail]
     if expand:
         blocks = _expanded(head, body, tail, alerts)
     else:
         blocks = [*head, divider(), *body, *_collapsed(alerts, report_id), *tail]
     overflow = context(["More than fits in one message: open the devices in Defender"])
     return Message(notification(summary), fit(blocks, overflow), summary_message(report))
+
+
+def _respond_row(report: Report, report_id: str | None) -> list[Block]:
+    """The response forms a lookup offers: "Block…" when a pasted value is one MDE can block,
+    "Quarantine…" when a file was seen on a shown device; a device's alerts offer "Triage an
+    alert…". Each form lists what there is to act on."""
+    buttons = []
+    if report_id is not None:
+        value = encode(ReportRef(r=report_id))
+        if blockable(report):
+            buttons.append(button("🛡️ Block…", action_id=ActionId.BLOCK, value=value))
+        if quarantine_targets(report):
+            buttons.append(button("Quarantine…", action_id=ActionId.QUARANTINE, value=value))
+    if not report.indicators:  # a device's own view
+        for connector, result in ranked_devices(report)[:1]:
+            try:
+                ref = encode(DeviceRef(c=connector.alias, d=result.device.uid or ""))
+            except ValueError:  # not an MDE device id: nothing to act on
+                continue
+            if result.findings:
+                buttons.append(button("Triage an alert…", action_id=ActionId.TRIAGE, value=ref))
+    return [actions(buttons)] if buttons else []
 
 
 def _collapsed(alerts: Sequence[str], report_id: str | None) -> list[Block]:

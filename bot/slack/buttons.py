@@ -24,12 +24,19 @@ class ActionId(StrEnum):
     SHOW_ALL = "mde_show_all"
     OPEN_PORTAL = "mde_open_portal"  # a link: Slack still reports the click
     RESPOND = "mde_respond"  # a device menu's "Respond…": opens the response form
+    TRIAGE = "mde_triage"  # a device's alerts: "Triage an alert…"
+    BLOCK = "mde_block"  # a lookup's "Block…": a pasted value as a custom indicator
+    QUARANTINE = "mde_quarantine"  # a lookup's "Quarantine…": a file on the devices it was on
     APPROVE = "mde_action_approve"  # a request's buttons in its thread
     REJECT = "mde_action_reject"
     CANCEL = "mde_action_cancel"
 
 
-RESPOND_VIEW = "mde_respond_view"  # the response form's callback id
+# The response forms' callback ids (`bot.render.forms`).
+RESPOND_VIEW = "mde_respond_view"
+TRIAGE_VIEW = "mde_triage_view"
+BLOCK_VIEW = "mde_block_view"
+QUARANTINE_VIEW = "mde_quarantine_view"
 
 
 class _Payload(BaseModel):
@@ -58,6 +65,13 @@ class RequestRef(_Payload):
 class FormContext(DeviceRef):
     """What the response form carries (`private_metadata`): the device, and where the card it
     was opened from lives (its channel and thread), so the request is posted there."""
+
+    ch: str = Field(pattern=r"^[CGD][A-Z0-9]{2,20}$")
+    th: str = Field(pattern=r"^(\d{1,12}\.\d{1,8})?$")
+
+
+class ReportForm(ReportRef):
+    """What a form opened from a lookup carries: the posted report, and where it lives."""
 
     ch: str = Field(pattern=r"^[CGD][A-Z0-9]{2,20}$")
     th: str = Field(pattern=r"^(\d{1,12}\.\d{1,8})?$")
