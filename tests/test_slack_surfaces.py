@@ -191,5 +191,6 @@ def test_the_manifest_declares_what_the_code_listens_for() -> None:
         "- app_home_opened",
         "- message.channels",
         "- command: /mde",
+        "- users:read.email",  # triage: "Assign to me" (users.info)
     ):
         assert declared in lines, declared
