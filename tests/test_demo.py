@@ -26,6 +26,8 @@ async def test_the_demo_runs_every_scene_and_exits_0() -> None:
         "[Approve] tapped by U0LEAD",
         "asked by <@U0RESPONDER> · approved by <@U0LEAD>",
         "✅ Succeeded",
+        "🔒 isolated",
+        "🛡️ Blocked and remediated in contoso (by ir-lead@contoso.com",
         "action_approved   U0LEAD",
         "intact: ",
     ):

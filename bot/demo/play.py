@@ -253,6 +253,12 @@ async def respond(demo: Demo, audit: AuditStore) -> None:
 
     await demo.slack.wait_for(lambda: bool(told()), WAIT)
     demo.say(f"   ↳ and in the thread, to the requester: {told()[-1]['text']}")
+    demo.say("\n   The IP pasted again later: the device's card says it is isolated")
+    again = await demo.paste(
+        f"{sim_data.DEMO_IP.replace('.', '[.]')} still there?", ts="1795860000.000500", full=False
+    )
+    state = next(line for line in blocks_to_text(again["blocks"]).splitlines() if "🔒" in line)
+    demo.say(f"   ↳ {state.strip()}")
     demo.say("\n━━ 10. The audit trail (mde-bot audit --verify)")
     async for record in audit.records():
         who = record.actor.user or "the bot"
