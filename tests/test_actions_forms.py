@@ -12,11 +12,13 @@ from typing import Any
 
 import pytest
 
+from bot.audit.events import ocsf_json
 from bot.demo.simulator import Simulator
 from bot.demo.simulator.data import DEMO_IP, DEMO_SHA256
 from bot.demo.standin import SlackStandIn
 from bot.slack.buttons import ActionId
 from tests.conftest import Stack
+from tests.ocsf_validation import ocsf_errors
 from tests.slack_helpers import checked, control, shown
 from tests.test_actions_flow import ASKER, SECOND, acting_stack, click, latest, request_posts
 
@@ -245,3 +247,12 @@ async def test_triage_an_alert_from_a_devices_alerts(stack: Stack) -> None:
     assert row["determination"] == "Malware"
     assert row["assignedTo"] == "responder@contoso.example"
     assert any("[mde-bot " in str(c) for c in row.get("comments") or ())
+    audit = stack.backend.audit
+    assert (await audit.verify()).ok
+    [update] = [r async for r in audit.records() if r.kind == "triage_update"]
+    assert update.subject == alert["value"]
+    assert update.details["status"] == "Resolved"
+    assert update.details["assigned_to"] == "responder@contoso.example"
+    event = ocsf_json(update)  # a Detection Finding update, valid against the schema
+    assert event["class_uid"] == 2004
+    assert ocsf_errors(event) == []

@@ -25,7 +25,7 @@ from typing import Any, Literal, Protocol
 from bot.actions import mde as calls
 from bot.actions.policy import CLASS_OF, Policy, Target
 from bot.actions.requests import ActionRequest, ActionStore, Stage, new_request_id
-from bot.audit.records import Actor, AuditKind, Place
+from bot.audit.records import Actor, AuditKind, Detail, Place
 from bot.errors import InputError, MdeError
 from bot.logs import get_logger
 from bot.mde.actions import ActionKind
@@ -42,6 +42,8 @@ Mode = Literal["off", "dry-run", "on"]
 POLL_FIRST, POLL_GROWTH, POLL_MAX = 5.0, 1.5, 60.0
 FOLLOW_FOR = 4 * 3600.0
 UNCONFIRMED_TRIES = 3  # sends of one request whose answer was lost, at most
+# A triage request's options, as the audit's Detection Finding update names them.
+TRIAGE_FIELDS = (Detail.STATUS, Detail.CLASSIFICATION, Detail.DETERMINATION, Detail.ASSIGNED_TO)
 
 
 class NotAllowed(InputError):
@@ -256,8 +258,28 @@ class ActionService:
         )
         assert done is not None
         await self._audit(AuditKind.ACTION_SUBMITTED, done, None)
+        if done.kind is ActionKind.TRIAGE and done.stage is Stage.DONE and not done.dry_run:
+            await self._triaged(done)
         await self.on_change(done)
         return done
+
+    async def _triaged(self, request: ActionRequest) -> None:
+        """The alert as the triage left it: a Detection Finding update in the OCSF export."""
+        options = request.options
+        changed = {str(key): options[key] for key in TRIAGE_FIELDS if options.get(key)}
+        await self.audit.append(
+            AuditKind.TRIAGE_UPDATE,
+            actor=Actor(request.requester, request.team),
+            place=Place(request.channel, request.thread),
+            tenants=[request.tenant],
+            subject=request.subject,
+            details={
+                Detail.REQUEST_ID: request.id,
+                **changed,
+                Detail.COMMENT: request.comment,
+                "approver": request.approver,
+            },
+        )
 
     async def _deliver(self, client: MdeClient, request: ActionRequest) -> calls.Sent:
         """Send, and when MDE's answer is lost, look before sending again."""
