@@ -436,6 +436,9 @@ async def confirm_latency(result: SectionResult, count: int) -> None:
         for action in world.simulator.actions:
             created.setdefault(action.machine_id, action.created.timestamp())
         ours = [created[m] - t.wall for m, t in zip(machines, timed, strict=True) if m in created]
+        split = list(zip(forms, timed, strict=True))
+        by_click = [created[f.machine] - t.wall for f, t in split[:half] if f.machine in created]
+        by_form = [created[f.machine] - t.wall for f, t in split[half:] if f.machine in created]
         acks = [t.ack for t in timed]
         await wait_until(
             lambda: all(told(world, f.user, f.thread) for f in forms), SETTLE, step=0.2
@@ -458,8 +461,11 @@ async def confirm_latency(result: SectionResult, count: int) -> None:
             "submissions): p99 confirm → MDE ÷ floor p99",
             rounded(p99 / floor99, 2),
             absolute=(
-                f"ours p99 {ms(p99)}, p50 {ms(p50)}; floor (the same {count} POSTs straight "
-                f"to the simulator, at once) p99 {ms(floor99)}, p50 {ms(percentile(floor, 50))}"
+                f"ours p99 {ms(p99)}, p50 {ms(p50)} (approve clicks p99 "
+                f"{ms(percentile(by_click, 99)) if by_click else 'n/a'}, form submissions p99 "
+                f"{ms(percentile(by_form, 99)) if by_form else 'n/a'}); floor (the same "
+                f"{count} POSTs straight to the simulator, at once) p99 {ms(floor99)}, "
+                f"p50 {ms(percentile(floor, 50))}"
                 + ("" if arrived else f"; only {len(ours)} reached MDE in {SETTLE:.0f} s")
             ),
         )
