@@ -33,7 +33,14 @@ from bot.cache import TtlCache
 from bot.errors import ConfigError
 from bot.logs import get_logger
 from bot.mde.auth import TokenProvider
-from bot.mde.client import MAX_IN_FLIGHT, Answer, MdeClient, answer_cost, tls_context
+from bot.mde.client import (
+    MAX_IN_FLIGHT,
+    PACKAGE_URI_WINDOWS,
+    Answer,
+    MdeClient,
+    answer_cost,
+    tls_context,
+)
 from bot.mde.limits import Budget, WaitingCount, Window
 from bot.settings import BotSettings, ConnectorSettings, SlackSettings
 from bot.slack.app import GuardedSite, build_bolt_app, build_web_app, build_web_client
@@ -68,8 +75,9 @@ def _client(
     settings: BotSettings,
     waiting: WaitingCount,
 ) -> MdeClient:
-    """One connector's client: its cache, its budgets (MDE's minute and hour, scaled by
-    BOT_MDE_RATE_WINDOW for load tests) and its token provider."""
+    """One connector's client: its cache, its budgets (MDE's minute and hour, and the package
+    links' two a minute, scaled by BOT_MDE_RATE_WINDOW for load tests) and its token
+    provider."""
     minute, hour = settings.mde_rate_window, settings.mde_rate_window * 60
     api = (
         Window(settings.mde_calls_per_minute, minute),
@@ -92,6 +100,9 @@ def _client(
         ssl_context=ssl_context,
         budget=Budget(api, total=waiting, max_in_flight=MAX_IN_FLIGHT),
         hunting_budget=Budget(hunting, total=waiting, max_in_flight=MAX_IN_FLIGHT),
+        package_budget=Budget(
+            [w.scaled(settings.mde_rate_window / 60) for w in PACKAGE_URI_WINDOWS]
+        ),
         cache=cache,
         timeout=settings.mde_call_timeout,
     )

@@ -1,6 +1,6 @@
-"""What bench section 10 (response actions) found in the product, each as a failing test, marked
-xfail(strict=True) with the reason: when the product is fixed, the test passes, strict xfail
-fails the suite, and the marker comes off."""
+"""What bench section 10 (response actions) found in the product, each kept as a test that
+failed before its fix: refused approvals on record, an action MDE took but could not confirm
+never recorded as failed, and every investigation package's link reaching its requester."""
 
 from __future__ import annotations
 
@@ -46,11 +46,6 @@ async def waiting_request(stack: Stack) -> dict[str, object]:
     return request_posts(slack)[0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ActionService.approve refuses a self-approval (NotAllowed, the user is told) "
-    "without an audit record: docs/audit.md says everything the bot refuses is recorded",
-)
 async def test_a_self_approval_is_audited_as_a_refusal(stack: Stack) -> None:
     slack = stack.slack
     token = await click(stack, await waiting_request(stack), ActionId.APPROVE, ASKER)
@@ -61,11 +56,6 @@ async def test_a_self_approval_is_audited_as_a_refusal(stack: Stack) -> None:
     assert [(r.actor.user, r.details.get("request")) for r in refused] == [(ASKER, "action")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ActionService.approve refuses an approval by someone not a responder without an "
-    "audit record (the form's refusal of the same person is recorded)",
-)
 async def test_an_approval_by_someone_not_a_responder_is_audited_as_a_refusal(
     stack: Stack,
 ) -> None:
@@ -78,12 +68,6 @@ async def test_an_approval_by_someone_not_a_responder_is_audited_as_a_refusal(
     assert [(r.actor.user, r.details.get("request")) for r in refused] == [(OUTSIDER, "action")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ActionService._deliver: when MDE took a write but answered 5xx and the look that "
-    "follows (find_request) fails too, the MdeUnavailable escapes the loop and _send records "
-    "the request as failed, with no MDE action id, while MDE runs the action",
-)
 async def test_an_unconfirmed_isolation_whose_lookup_fails_is_not_recorded_as_failed(
     stack: Stack,
 ) -> None:
@@ -114,16 +98,19 @@ async def test_an_unconfirmed_isolation_whose_lookup_fails_is_not_recorded_as_fa
 HOSTS = ("ws-fin-001", "ws-fin-002", "ws-fin-007")  # active Windows 11 devices, no approval
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Notifier._send_package: the bot's own getPackageUri budget (2 a minute) refuses the "
-    "third link at once (MdeRateLimited); the failure is only logged (package_link_failed): "
-    "the third requester gets neither the link nor a word about it, and nothing retries",
-)
-async def test_every_collected_package_reaches_its_requester(stack: Stack) -> None:
+async def test_every_collected_package_reaches_its_requester(
+    simulator: Simulator, slack: SlackStandIn
+) -> None:
     """Three investigation packages collected at the same time: each link reaches the
     requester by direct message (bot.slack.actions: "an investigation package's link goes to
-    the requester alone"), however many finish within MDE's minute."""
+    the requester alone"), however many finish within MDE's minute: the third waits for the
+    next minute (here a second: MDE's and the bot's minute both scaled down)."""
+    simulator.knobs.endpoint_limits["package_uri"] = ((2, 1.0), (120, 60.0))
+    async with acting_stack(simulator, slack, mde_rate_window=1.0) as stack:
+        await _collect_three(stack)
+
+
+async def _collect_three(stack: Stack) -> None:
     slack = stack.slack
     for n, host in enumerate(HOSTS):
         ts = f"1796100000.{n + 1:06d}"

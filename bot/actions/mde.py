@@ -19,9 +19,19 @@ from bot.mde.actions import ACTION_ROLES, MACHINE_ACTION_TYPES, ActionKind
 from bot.mde.client import MdeClient
 from bot.mde.models import MachineAction
 
-__all__ = ["MdeUnconfirmed", "Sent", "cancel", "describe", "find", "require_role", "send"]
+__all__ = [
+    "UNCONFIRMED",
+    "MdeUnconfirmed",
+    "Sent",
+    "cancel",
+    "describe",
+    "find",
+    "require_role",
+    "send",
+]
 
 DONE = "Succeeded"  # what a write that is not a machine action reports once MDE took it
+UNCONFIRMED = "Unconfirmed"  # sent, MDE's answer lost, and MDE could not say whether it has it
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from bot.actions import mde as calls
 from bot.actions.policy import CLASS_OF, Policy, Target
 from bot.actions.requests import ActionRequest, ActionStore, Stage, new_request_id
 from bot.audit.records import Actor, AuditKind, Detail, Place
-from bot.errors import InputError, MdeError
+from bot.errors import InputError, MdeError, MdePackageNotReady, MdeRateLimited
 from bot.logs import get_logger
 from bot.mde.actions import ActionKind
 from bot.mde.client import MdeClient
@@ -42,6 +42,15 @@ Mode = Literal["off", "dry-run", "on"]
 POLL_FIRST, POLL_GROWTH, POLL_MAX = 5.0, 1.5, 60.0
 FOLLOW_FOR = 4 * 3600.0
 UNCONFIRMED_TRIES = 3  # sends of one request whose answer was lost, at most
+# An investigation package's link: asked this many times at most, waiting as MDE says (at most
+# PACKAGE_WAIT_MAX a time; MDE gives two a minute) or PACKAGE_NOT_READY_WAIT for a package not
+# served yet: about 10 minutes in all.
+PACKAGE_TRIES, PACKAGE_WAIT_MAX, PACKAGE_NOT_READY_WAIT = 10, 70.0, 15.0
+# Seconds between looks for a request whose answer was lost, while MDE cannot say (about 40 s).
+LOOK_WAITS = (0.5, 2.0, 8.0, 30.0)
+UNCONFIRMED_NOTE = (
+    "MDE may have it but could not say: check the device in Defender before asking again"
+)
 # A triage request's options, as the audit's Detection Finding update names them.
 TRIAGE_FIELDS = (Detail.STATUS, Detail.CLASSIFICATION, Detail.DETERMINATION, Detail.ASSIGNED_TO)
 
@@ -130,7 +139,7 @@ class ActionService:
         self._check_enabled()
         client = self._client(ask.tenant)
         if not self.policy.may_request(ask.kind, asker.user, asker.groups):
-            await self._refused(asker, channel, thread, ask, "not a responder")
+            await self._refused(asker, ask, "not a responder", Place(channel, thread))
             raise NotAllowed(
                 f"you are not a responder for {CLASS_OF[ask.kind]} actions",
                 hint="ask the team that runs the bot to add you",
@@ -170,8 +179,10 @@ class ActionService:
         expired, not the approver's own, and the approver a responder of its class."""
         request = await self._waiting(request_id, asker)
         if asker.user == request.requester:
+            await self._refused(asker, request, "own request: approval")
             raise NotAllowed("you asked for this one", hint="a second responder must approve it")
         if not self.policy.may_approve(request.kind, asker.user, request.requester, asker.groups):
+            await self._refused(asker, request, "not a responder: approval")
             raise NotAllowed(
                 f"only a responder for {CLASS_OF[request.kind]} actions can approve this",
                 hint="ask one of them to look at it",
@@ -189,6 +200,7 @@ class ActionService:
         request = await self._waiting(request_id, asker)
         own = asker.user == request.requester
         if not own and not self.policy.may_request(request.kind, asker.user, asker.groups):
+            await self._refused(asker, request, "not a responder: rejection")
             raise NotAllowed(
                 f"only a responder for {CLASS_OF[request.kind]} actions can reject this",
                 hint="ask one of them to look at it",
@@ -281,6 +293,19 @@ class ActionService:
             },
         )
 
+    async def _look(self, client: MdeClient, request: ActionRequest) -> calls.Sent | None:
+        """Whether MDE has a request whose answer was lost: what it made of it, or None when
+        MDE says it has not. MDE failing to say is asked again (LOOK_WAITS apart), never taken
+        for a no: sending again could act twice. When it never says, the request ends
+        "Unconfirmed", and the responder is told to look in Defender."""
+        for wait in (0.0, *LOOK_WAITS):
+            await self._sleep(wait)
+            try:
+                return await calls.find(client, request)
+            except MdeError as exc:
+                log.warning("action_look_failed", request=request.id, error=type(exc).__name__)
+        return calls.Sent(None, calls.UNCONFIRMED, True, UNCONFIRMED_NOTE)
+
     async def _deliver(self, client: MdeClient, request: ActionRequest) -> calls.Sent:
         """Send, and when MDE's answer is lost, look before sending again."""
         for attempt in range(1, UNCONFIRMED_TRIES + 1):
@@ -288,7 +313,7 @@ class ActionService:
                 return await calls.send(client, request)
             except calls.MdeUnconfirmed:
                 log.warning("action_unconfirmed", request=request.id, attempt=attempt)
-                found = await calls.find(client, request)
+                found = await self._look(client, request)
                 if found is not None:
                     return found
         raise calls.MdeUnconfirmed(
@@ -297,9 +322,24 @@ class ActionService:
             hint="check the device's action center in Defender before asking again",
         )
 
-    async def package_link(self, request: ActionRequest) -> str:
-        """A collected investigation package's short-lived link (a credential: never log it)."""
-        return await calls.package_link(self._client(request.tenant), request)
+    async def package_link(self, request: ActionRequest) -> str | None:
+        """A collected investigation package's short-lived link (a credential: never log it).
+        MDE gives two links a minute: a third collection waits its turn (the wait MDE or the
+        budget names, at most PACKAGE_WAIT_MAX a time), as does a package MDE does not serve
+        yet; None when none came within PACKAGE_TRIES."""
+        client = self._client(request.tenant)
+        for _ in range(PACKAGE_TRIES):
+            try:
+                return await calls.package_link(client, request)
+            except MdeRateLimited as exc:
+                wait = min(max(exc.retry_after, 1.0), PACKAGE_WAIT_MAX)
+            except MdePackageNotReady:
+                wait = PACKAGE_NOT_READY_WAIT
+            except MdeError as exc:
+                log.warning("package_link_failed", request=request.id, error=type(exc).__name__)
+                wait = PACKAGE_NOT_READY_WAIT
+            await self._sleep(wait)
+        return None
 
     # ------------------------------------------------------------------ following
 
@@ -399,13 +439,19 @@ class ActionService:
         )
 
     async def _refused(
-        self, asker: Asker, channel: str, thread: str, ask: Ask, reason: str
+        self, asker: Asker, asked: Ask | ActionRequest, reason: str, place: Place | None = None
     ) -> None:
+        """A refusal of a request (`Ask`, asked at `place`) or of a decision on one (an
+        `ActionRequest`: in its thread), on record."""
+        details = {"request": "action", "action": str(asked.kind), "reason": reason}
+        if isinstance(asked, ActionRequest):
+            place = Place(asked.channel, asked.thread)
+            details["request_id"] = asked.id
         await self.audit.append(
             AuditKind.REFUSAL,
             actor=Actor(asker.user, asker.team),
-            place=Place(channel, thread),
-            tenants=[ask.tenant],
-            subject=ask.subject,
-            details={"request": "action", "action": str(ask.kind), "reason": reason},
+            place=place or Place(),
+            tenants=[asked.tenant],
+            subject=asked.subject,
+            details=details,
         )

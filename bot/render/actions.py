@@ -33,6 +33,7 @@ ENDINGS = {
     "TimeOut": "⌛ Timed out: MDE could not reach the device in time",
     "Cancelled": "🚫 Cancelled",
     "DryRun": "🧪 Dry run: nothing was sent to MDE",
+    "Unconfirmed": "❓ Unconfirmed: sent, but MDE could not say whether it has it",
 }
 
 
@@ -128,21 +129,25 @@ def _plain_state(request: ActionRequest) -> str:
     return str(request.stage)
 
 
-def package_message(request: ActionRequest, url: str, expires: int | None) -> Message:
-    """The investigation package's link, for the requester alone (a direct message)."""
+def package_message(request: ActionRequest, url: str | None, expires: int | None) -> Message:
+    """The investigation package's link, for the requester alone (a direct message); without
+    one (MDE would not give it, or not one the bot can show safely), where to find it."""
     until = (
         f" It works until {date(expires, style='{time}')}."
         if expires
         else " It works for a short while only: download it now."
     )
     text = f"📦 The investigation package of {request.subject_name} ({request.tenant}) is ready"
-    where = (
-        f": {link(url, 'download it')}.{until}\nThis link is yours alone: it is not posted in the "
-        "channel."
-        if safe_url(url)
-        else ", but its link is not one the bot can show safely: download it from the action "
-        "center in Defender."
-    )
+    if url is not None and safe_url(url):
+        where = (
+            f": {link(url, 'download it')}.{until}\nThis link is yours alone: it is not posted "
+            "in the channel."
+        )
+    else:
+        where = (
+            ", but MDE gave the bot no link it can pass on: download it from the device's "
+            "action center in Defender."
+        )
     body = (
         f"📦 The investigation package of *{escape(request.subject_name)}* "
         f"({escape(request.tenant)}) is ready{where}"

@@ -22,7 +22,6 @@ from bot.actions.policy import Policy
 from bot.actions.requests import ActionRequest, Stage
 from bot.actions.service import ActionService, Asker
 from bot.cache import TtlCache
-from bot.errors import MdeError
 from bot.logs import get_logger
 from bot.mde.actions import ActionKind
 from bot.mde.limits import Priority, Requester, requested_by
@@ -108,12 +107,10 @@ class Notifier:
             await self._send_package(request)
 
     async def _send_package(self, request: ActionRequest) -> None:
-        try:
-            url = await self._service.package_link(request)
-        except MdeError as exc:
-            log.warning("package_link_failed", request=request.id, error=type(exc).__name__)
-            return
-        message = package_message(request, url, link_expiry(url))
+        """The link, to the requester alone; or, when MDE would not give one, where to find
+        the package instead."""
+        url = await self._service.package_link(request)
+        message = package_message(request, url, link_expiry(url) if url else None)
         opened = await self._client.conversations_open(users=request.requester)
         await self._client.chat_postMessage(
             channel=str(opened["channel"]["id"]),
