@@ -137,10 +137,14 @@ def now_shown(slack: SlackStandIn, message: dict[str, Any]) -> str:
     return shown(versions(slack, message)[-1])
 
 
-async def click(stack: Stack, message: dict[str, Any], action_id: str, user: str) -> str:
-    """Click a request message's button; the response_url token of the click."""
+async def click(
+    stack: Stack, message: dict[str, Any], action_id: str, user: str, *, as_posted: bool = False
+) -> str:
+    """Click a request message's button as it stands now (`as_posted`: as it was first posted,
+    a screen not yet refreshed); the response_url token of the click."""
     slack = stack.slack
-    button, _ = control(versions(slack, message)[-1]["blocks"], action_id)
+    shown_now = message if as_posted else versions(slack, message)[-1]
+    button, _ = control(shown_now["blocks"], action_id)
     response_url = slack.response_url()
     payload = slack.click_payload(
         button,
