@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 import pytest
+from structlog.testing import capture_logs
 
 from bot.actions.policy import Target, policy_from_settings
 from bot.actions.requests import Stage
@@ -493,42 +494,53 @@ async def test_an_investigation_packages_link_goes_to_the_requester_alone(
     held_simulator: Simulator, held: ManualClock, slack: SlackStandIn
 ) -> None:
     """A collection succeeds: its download link reaches the requester by direct message (which
-    says how long it works, and that it is theirs alone) and works; no message in the channel
-    or its thread, and no audit record, holds the link."""
-    async with acting_stack(held_simulator, slack) as stack:
-        form = await open_form(stack, await card(stack))
-        await submit(stack, form, values("collect"))
-        await slack.wait_for(lambda: bool(request_posts(slack)))
-        [message] = request_posts(slack)
-        await slack.wait_for(lambda: "MDE: Pending" in now_shown(slack, message))
-        held.advance(0.3)
+    says the link is short-lived and theirs alone) and works, for a short while; no message in
+    the channel or its thread, no audit record and no log line holds the link."""
+    with capture_logs() as logged:
+        async with acting_stack(held_simulator, slack) as stack:
+            url = await collected_link(stack, held_simulator, held)
+    assert any(e["event"] == "mde_package_link" for e in logged)
+    secret = url.split("token=", 1)[1]
+    assert all(secret not in json.dumps(e, default=str) for e in logged)
 
-        def dms() -> list[dict[str, Any]]:
-            return [p for p in slack.calls("chat.postMessage") if p["channel"] == f"D0{ASKER}"]
 
-        await slack.wait_for(lambda: bool(dms()))
-        [dm] = dms()
-        link = re.search(r"<(https://[^|>]+)\|download it>", json.dumps(dm["blocks"]))
-        assert link is not None
-        url = link.group(1)
-        assert url.startswith(f"{held_simulator.base_url}/safedownload/")
-        assert "This link is yours alone: it is not posted in the channel." in shown(dm)
-        assert slack.calls("conversations.open") == [{"users": ASKER}]
+async def collected_link(stack: Stack, held_simulator: Simulator, held: ManualClock) -> str:
+    """Collect a package and check where its link goes (see the test above); the link."""
+    slack = stack.slack
+    form = await open_form(stack, await card(stack))
+    await submit(stack, form, values("collect"))
+    await slack.wait_for(lambda: bool(request_posts(slack)))
+    [message] = request_posts(slack)
+    await slack.wait_for(lambda: "MDE: Pending" in now_shown(slack, message))
+    held.advance(0.3)
 
-        secret = url.split("token=", 1)[1]
-        elsewhere = [m for m in slack.messages() if m is not dm]
-        assert elsewhere
-        assert all(secret not in json.dumps(m) for m in elsewhere)
-        assert all(secret not in json.dumps(r.details) for r in await trail(stack))
-        assert states(slack, message)[-1] == "✅ Succeeded"
+    def dms() -> list[dict[str, Any]]:
+        return [p for p in slack.calls("chat.postMessage") if p["channel"] == f"D0{ASKER}"]
 
-        context = await asyncio.to_thread(ssl.create_default_context, cafile=held_simulator.ca_path)
-        async with stack.backend.session.get(url, ssl=context) as download:
-            assert download.status == 200
-            assert download.content_type == "application/zip"
-        held.advance(held_simulator.knobs.package_url_lifetime)
-        async with stack.backend.session.get(url, ssl=context) as download:
-            assert download.status == 403  # a short-lived link, as the DM says
+    await slack.wait_for(lambda: bool(dms()))
+    [dm] = dms()
+    link = re.search(r"<(https://[^|>]+)\|download it>", json.dumps(dm["blocks"]))
+    assert link is not None
+    url = link.group(1)
+    assert url.startswith(f"{held_simulator.base_url}/safedownload/")
+    assert "This link is yours alone: it is not posted in the channel." in shown(dm)
+    assert slack.calls("conversations.open") == [{"users": ASKER}]
+
+    secret = url.split("token=", 1)[1]
+    elsewhere = [m for m in slack.messages() if m is not dm]
+    assert [m for m in elsewhere if m.get("channel") == CHANNEL]
+    assert all(secret not in json.dumps(m) for m in elsewhere)
+    assert all(secret not in json.dumps(r.details) for r in await trail(stack))
+    assert states(slack, message)[-1] == "✅ Succeeded"
+
+    context = await asyncio.to_thread(ssl.create_default_context, cafile=held_simulator.ca_path)
+    async with stack.backend.session.get(url, ssl=context) as download:
+        assert download.status == 200
+        assert download.content_type == "application/zip"
+    held.advance(held_simulator.knobs.package_url_lifetime)
+    async with stack.backend.session.get(url, ssl=context) as download:
+        assert download.status == 403  # a short-lived link, as the DM says
+    return url
 
 
 @pytest.mark.xfail(
