@@ -378,6 +378,7 @@ async def test_the_thread_shows_pending_then_in_progress_then_succeeded(
         ("Failed", 0.3, "❌ Failed on the device"),
         ("TimeOut", 30.0, "⌛ Timed out: MDE could not reach the device in time"),
     ],
+    ids=["Failed", "TimeOut"],
 )
 async def test_an_action_that_fails_or_times_out_is_shown_so(
     held_simulator: Simulator,
