@@ -27,8 +27,8 @@ from bot.slack.payloads import (
     clicker,
 )
 from bot.slack.services import Services
+from handlers.forms import open_respond, open_triage
 from handlers.middleware import authorized
-from handlers.respond import open_form, open_triage
 
 View = Callable[[Services, Report, Audience, str | None], Message]
 
@@ -57,7 +57,7 @@ async def on_device(
         if choice.a is ActionId.OPEN_PORTAL:
             return  # a link: the browser opened it
         if choice.a is ActionId.RESPOND:
-            await open_form(services, body, client, choice)
+            await open_respond(services, body, client, choice)
             return
         if choice.a is ActionId.TRIAGE:
             await open_triage(services, body, client, choice)

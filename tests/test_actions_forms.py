@@ -6,6 +6,8 @@ responder by the email Slack gives). Signed HTTP in, real Bolt routing, the simu
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -230,13 +232,13 @@ async def test_triage_an_alert_from_a_devices_alerts(stack: Stack) -> None:
     view = await open_form(stack, alerts, ActionId.TRIAGE)
     [alert] = options_of(view, "alert")[:1]
     assign = options_of(view, "assign")
-    assert [o["value"] for o in assign] == ["responder@contoso.example"]
+    assert [o["text"]["text"] for o in assign] == ["Assign to me (responder@contoso.example)"]
     state = {
         "alert": chosen(alert["value"]),
         "status": {"type": "radio_buttons", "selected_option": {"value": "Resolved"}},
         "classification": chosen("TruePositive"),
         "determination": chosen("Malware"),
-        "assign": ticked("responder@contoso.example"),
+        "assign": ticked("me"),
         "comment": text(COMMENT),
     }
     assert await submit(stack, view, state, "V0TRIAGE01") == (200, "")
@@ -248,11 +250,103 @@ async def test_triage_an_alert_from_a_devices_alerts(stack: Stack) -> None:
     assert row["assignedTo"] == "responder@contoso.example"
     assert any("[mde-bot " in str(c) for c in row.get("comments") or ())
     audit = stack.backend.audit
+    for _ in range(100):  # written just after the message says Succeeded
+        if updates := [r async for r in audit.records() if r.kind == "triage_update"]:
+            break
+        await asyncio.sleep(0.02)
     assert (await audit.verify()).ok
-    [update] = [r async for r in audit.records() if r.kind == "triage_update"]
+    [update] = updates
     assert update.subject == alert["value"]
     assert update.details["status"] == "Resolved"
     assert update.details["assigned_to"] == "responder@contoso.example"
     event = ocsf_json(update)  # a Detection Finding update, valid against the schema
     assert event["class_uid"] == 2004
     assert ocsf_errors(event) == []
+
+
+# ---------------------------------------------------------------------- what a form refuses
+
+
+async def block_form(stack: Stack, ts: str) -> tuple[dict[str, Any], str]:
+    """The Block form of a lookup of the payload's URL, and the URL's option value."""
+    card = await lookup(stack, f"from hxxps://{PAYLOAD_DOMAIN}/x", ts)
+    view = await open_form(stack, card, ActionId.BLOCK)
+    [url] = options_of(view, "value")
+    return view, str(url["value"])
+
+
+def block_state(
+    value: str, verb: str = "Block", comment: str = COMMENT, *tenants: str
+) -> dict[str, Any]:
+    return {
+        "value": chosen(value),
+        "verb": {"type": "radio_buttons", "selected_option": {"value": verb}},
+        "tenants": ticked(*(tenants or ("contoso",))),
+        "days": chosen("30"),
+        "comment": text(comment),
+    }
+
+
+async def test_a_choice_the_form_never_offered_is_refused(stack: Stack) -> None:
+    """Slack sends only offered options, but the bot does not rely on it: "Allowed" (an
+    allow-list entry, which would open a hole) is refused in the form, nothing is asked."""
+    view, url = await block_form(stack, "1.0007")
+    status, body = await submit(stack, view, block_state(url, "Allowed"), "V0BLOCK003")
+    assert status == 200
+    assert json.loads(body)["errors"] == {"verb": "Choose what MDE does with it"}
+    assert request_posts(stack.slack) == []
+
+
+async def test_the_prefilled_comment_alone_is_not_a_reason(stack: Stack) -> None:
+    view, url = await block_form(stack, "1.0008")
+    prefill = "Requested by @responder in #incident: "
+    status, body = await submit(stack, view, block_state(url, "Block", prefill), "V0BLOCK004")
+    assert status == 200
+    why = "Say why: MDE keeps the comment with the action"
+    assert json.loads(body)["errors"] == {"comment": why}
+    assert request_posts(stack.slack) == []
+
+
+async def test_a_form_submitted_again_with_another_tenant_asks_for_that_one_too(
+    stack: Stack,
+) -> None:
+    """The same form submitted twice (Slack's retry after a slow ack, a responder's second
+    tap), the second time with fabrikam ticked as well: contoso's block is asked for once,
+    fabrikam's once."""
+    slack = stack.slack
+    view, url = await block_form(stack, "1.0009")
+    first = block_state(url, "Block", COMMENT, "contoso")
+    both = block_state(url, "Block", COMMENT, "contoso", "fabrikam")
+    assert await submit(stack, view, first, "V0BLOCK005") == (200, "")
+    assert await submit(stack, view, both, "V0BLOCK005") == (200, "")
+    await slack.wait_for(lambda: len(request_posts(slack)) == 2)
+    tenants = sorted(shown(p).split("\n")[0].rsplit(" · ", 1)[-1] for p in request_posts(slack))
+    assert tenants == ["contoso", "fabrikam"]
+
+
+async def test_what_fails_after_the_form_closed_is_told_to_the_responder(stack: Stack) -> None:
+    """The form closed (acknowledged), then the alert it names is not the device's any more:
+    the responder is told, privately, where the form was opened; nothing is asked of MDE."""
+    slack = stack.slack
+    card = await lookup(stack, f"seen {DEMO_IP}", "1.0010")
+    element, option = control(card["blocks"], ActionId.DEVICE_ALERTS)
+    before = len(slack.responses())
+    await slack.action(
+        stack.url,
+        slack.click_payload(
+            element,
+            message_ts="1796200000.000902",
+            response_url=slack.response_url(),
+            option=option,
+            message={"thread_ts": card["thread_ts"], "text": card["text"]},
+        ),
+    )
+    await slack.wait_for(lambda: len(slack.responses()) > before)
+    view = await open_form(stack, checked(slack.responses()[-1]), ActionId.TRIAGE)
+    state = {"alert": chosen("da000000000000000000_1"), "comment": text(COMMENT)}
+    assert await submit(stack, view, state, "V0TRIAGE02") == (200, "")
+    await slack.wait_for(lambda: bool(slack.calls("chat.postEphemeral")))
+    [told] = slack.calls("chat.postEphemeral")
+    assert told["user"] == ASKER
+    assert "MDE no longer lists this alert for the device" in told["text"]
+    assert request_posts(slack) == []

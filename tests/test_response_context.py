@@ -137,7 +137,7 @@ async def test_a_value_mde_already_blocks_says_who_blocked_it_and_until_when(
     expires = datetime.now(UTC) + timedelta(days=30)
     await actions.submit_indicator(
         client,
-        value=d.DEMO_SHA1,
+        value=d.DEMO_SHA1.upper(),  # MDE keeps it as submitted; pasted ones are lower-case
         kind=IndicatorType.SHA1,
         action="Block",
         title="INC-1042 payload",
@@ -146,7 +146,7 @@ async def test_a_value_mde_already_blocks_says_who_blocked_it_and_until_when(
     )
     pasted = Extraction(
         (
-            Indicator(IndicatorType.SHA1, d.DEMO_SHA1.upper()),
+            Indicator(IndicatorType.SHA1, d.DEMO_SHA1),
             Indicator(IndicatorType.DOMAIN, "payroll-sync.com"),
         )
     )

@@ -136,12 +136,22 @@ async def send(client: MdeClient, request: ActionRequest) -> Sent:
     raise AssertionError(f"no MDE call for {kind}")  # every kind is matched above
 
 
+# The option that MDE keeps as a machine action's `scope`, per kind.
+SCOPE_OPTIONS = {ActionKind.ISOLATE: "isolation", ActionKind.SCAN: "scan"}
+
+
 async def _running(client: MdeClient, request: ActionRequest) -> MachineAction | None:
-    """The device's action of the request's type that MDE has not finished."""
+    """The device's unfinished action that is what the request asks for: its type, and its
+    scope (a full scan is not a quick one that happens to run); None when there is none."""
     wanted = MACHINE_ACTION_TYPES.get(request.kind)
+    option = SCOPE_OPTIONS.get(request.kind)
+    scope = (request.options.get(option) or "").lower() if option else ""
     for action in await mde.machine_actions(client, request.subject):
-        if action.type == wanted and action.status is not None and not action.status.final:
-            return action
+        if action.type != wanted or action.status is None or action.status.final:
+            continue
+        if scope and action.scope and action.scope.lower() != scope:
+            continue
+        return action
     return None
 
 

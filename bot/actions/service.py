@@ -223,12 +223,12 @@ class ActionService:
             request.kind, asker.user, asker.groups
         )
         if not may:
+            await self._refused(asker, request, "not a responder: cancel")
             raise NotAllowed("only the requester or a responder can cancel this")
         if request.stage is not Stage.SUBMITTED or request.mde_id is None:
             raise InputError(f"this action is {self._said(request)}: nothing to cancel")
         if not request.dry_run:
-            comment = f"Cancelled by {asker.user} in Slack {request.marker}"
-            await calls.cancel(self._client(request.tenant), request.mde_id, comment=comment)
+            await self._cancel_in_mde(request, asker)
         cancelled = await self.store.advance(
             request_id, Stage.SUBMITTED, stage=Stage.CANCELLED, mde_status="Cancelled"
         )
@@ -237,6 +237,17 @@ class ActionService:
         await self._audit(AuditKind.ACTION_CANCELLED, cancelled, asker)
         await self.on_change(cancelled)
         return cancelled
+
+    async def _cancel_in_mde(self, request: ActionRequest, asker: Asker) -> None:
+        """MDE's cancel; when its answer is lost, MDE's status says whether it took."""
+        client = self._client(request.tenant)
+        comment = f"Cancelled by {asker.user} in Slack {request.marker}"
+        try:
+            await calls.cancel(client, request.mde_id or "", comment=comment)
+        except calls.MdeUnconfirmed:
+            status, _ = await calls.status(client, request)
+            if status != "Cancelled":
+                raise
 
     # ------------------------------------------------------------------ sending, once
 
@@ -270,9 +281,9 @@ class ActionService:
         )
         assert done is not None
         await self._audit(AuditKind.ACTION_SUBMITTED, done, None)
+        await self.on_change(done)
         if done.kind is ActionKind.TRIAGE and done.stage is Stage.DONE and not done.dry_run:
             await self._triaged(done)
-        await self.on_change(done)
         return done
 
     async def _triaged(self, request: ActionRequest) -> None:

@@ -32,7 +32,7 @@ from bot.errors import BotError, InputError, MdeError
 from bot.indicators import HASH_TYPES, Indicator, IndicatorType
 from bot.mde import actions, lookups, query
 from bot.mde.client import MdeClient
-from bot.mde.custom import can_hold
+from bot.mde.custom import can_hold, indicator_value
 from bot.mde.models import Alert, CustomIndicator, FileInfo, Machine
 from bot.mde.normalize import device_from_machine, finding_from_alert
 from bot.mde.records import Readability, Rows
@@ -42,6 +42,7 @@ MAX_DEVICES = 10
 INLINE_NORMALISE_ALERTS = 100  # more alerts are normalised to OCSF off the event loop
 HUNTING_ROLE = "AdvancedQuery.Read.All"
 IP_TYPES = frozenset({IndicatorType.IPV4, IndicatorType.IPV6})
+CONTAINMENT_TYPES = tuple(t for on, off, _ in actions.CONTAINMENT for t in (on, off))
 Step = Callable[[], Awaitable[None]]
 M = TypeVar("M", bound=BaseModel)
 
@@ -261,14 +262,18 @@ class ConnectorLookup:
         self._add_alerts(indicator, self._read(await lookups.alerts_by_ids(self.client, ids)))
 
     async def _held(self, indicators: Sequence[Indicator]) -> None:
+        """The custom indicators in force that MDE holds for the pasted values, matched by
+        MDE's type and the value's normal form (a URL's path keeps its case)."""
         held = await actions.custom_indicators(self.client, [i.value for i in indicators])
-        by_value: dict[str, CustomIndicator] = {}
         now = datetime.now(UTC)
+        by_key: dict[tuple[str, str], CustomIndicator] = {}
         for row in held:
             if row.expiration_time is None or row.expiration_time > now:  # still in force
-                by_value.setdefault((row.indicator_value or "").strip().lower(), row)
+                key = _held_key(row.indicator_type or "", row.indicator_value or "")
+                by_key.setdefault(key, row)
         for indicator in indicators:
-            if (found := by_value.get(indicator.value.strip().lower())) is not None:
+            found = by_key.get(_held_key(*indicator_value(indicator.value, indicator.type)))
+            if found is not None:
                 expires = found.expiration_time
                 self.held.append(
                     HeldIndicator(
@@ -287,7 +292,8 @@ class ConnectorLookup:
             return
 
         async def read() -> None:
-            for machine_id, done in (await actions.devices_actions(self.client, shown)).items():
+            found = await actions.devices_actions(self.client, shown, types=CONTAINMENT_TYPES)
+            for machine_id, done in found.items():
                 self.containment[machine_id] = actions.containment(done)
 
         await self._guarded(read)
@@ -425,6 +431,13 @@ class ConnectorLookup:
             searched=searched,
             held=tuple(self.held),
         )
+
+
+def _held_key(mde_type: str, value: str) -> tuple[str, str]:
+    """How a custom indicator's value is compared: hashes, names and addresses in any case, a
+    URL as written (its path may be case-sensitive)."""
+    value = value.strip()
+    return mde_type, value if mde_type == "Url" else value.lower()
 
 
 def _is_ip(value: str) -> bool:

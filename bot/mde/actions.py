@@ -56,6 +56,13 @@ from bot.mde.models import (
     Machine,
     MachineAction,
 )
+from bot.mde.vocabulary import (
+    ALERT_STATUSES,
+    CLASSIFICATIONS,
+    DETERMINATIONS,
+    INDICATOR_ACTIONS,
+    SEVERITIES,
+)
 
 log = get_logger(__name__)
 
@@ -112,18 +119,6 @@ CANCEL_ROLES: Final = (
 )  # fmt: skip
 TI_READ: Final = ("Ti.Read.All", "Ti.ReadWrite", "Ti.ReadWrite.All")
 
-INDICATOR_ACTIONS: Final = (
-    "Alert", "Warn", "Block", "Audit", "BlockAndRemediate", "AlertAndBlock", "Allowed",
-)  # fmt: skip
-SEVERITIES: Final = ("Informational", "Low", "Medium", "High")
-ALERT_STATUSES: Final = ("New", "InProgress", "Resolved")
-CLASSIFICATIONS: Final = ("TruePositive", "InformationalExpectedActivity", "FalsePositive")
-# Every documented determination, both spellings where Microsoft used two.
-DETERMINATIONS: Final = (
-    "MultiStagedAttack", "MaliciousUserActivity", "CompromisedUser", "Malware", "Phishing",
-    "UnwantedSoftware", "SecurityTesting", "LineOfBusinessApplication", "ConfirmedUserActivity",
-    "ConfirmedActivity", "Clean", "NotMalicious", "InsufficientData", "Other",
-)  # fmt: skip
 
 # find_request reads at most this many of a device's actions (two pages).
 FIND_LIMIT: Final = 200
@@ -352,17 +347,24 @@ async def machine_actions(
 
 
 async def devices_actions(
-    client: MdeClient, machine_ids: Sequence[str], *, per_device: int = 20
+    client: MdeClient,
+    machine_ids: Sequence[str],
+    *,
+    types: Sequence[str] = (),
+    per_device: int = 20,
 ) -> dict[str, list[MachineAction]]:
-    """The latest machine actions of several devices, newest first per device, in as few
-    calls as the filter's length allows (`machineId eq … or …`; never cached: they change)."""
+    """The latest machine actions of several devices (of `types` only, when given), newest
+    first per device, in as few calls as the filter's length allows (`(type eq … or …) and
+    (machineId eq … or …)`; never cached: they change). Narrowing by type keeps one busy
+    device's scans from crowding out another's isolation within the rows read."""
     wanted = list(dict.fromkeys(query.machine_id(m) for m in machine_ids))
     found: dict[str, list[MachineAction]] = {m: [] for m in wanted}
+    of_type = f"({query.any_equal('type', types)}) and " if types else ""
     with _refusals(client, "machine actions", MACHINE_READ):
-        for chunk in query.chunks_for_filter(wanted, len("machineId eq ''")):
+        for chunk in query.chunks_for_filter(wanted, len("machineId eq ''") + len(of_type)):
             rows = await client.collect_uncached(
                 "/machineactions",
-                {"$filter": query.any_equal("machineId", chunk)},
+                {"$filter": f"{of_type}({query.any_equal('machineId', chunk)})"},
                 limit=per_device * len(chunk),
                 page_size=min(per_device * len(chunk), 100),
             )

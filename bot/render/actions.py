@@ -10,7 +10,8 @@ from __future__ import annotations
 from bot.actions.choices import BY_VALUE
 from bot.actions.requests import ActionRequest, Stage
 from bot.mde.actions import ActionKind
-from bot.render.forms import ALERT_STATUSES, CLASSIFICATIONS, DETERMINATIONS, VERBS
+from bot.mde.vocabulary import said
+from bot.render.cards import HELD_WORDS
 from bot.render.kit import (
     Block,
     Message,
@@ -38,23 +39,23 @@ ENDINGS = {
 
 
 def title_of(request: ActionRequest) -> str:
-    """`Isolate (full)`, `Block in MDE`, `Triage: Resolved, true positive`: what was asked."""
+    """`Isolate (full)`, `Block in MDE`, `Triage: Resolved, True positive`: what was asked."""
     options = request.options
     if request.kind is ActionKind.BLOCK:
-        verb = dict(VERBS).get(options.get("indicator_action", ""), "Custom indicator")
-        return f"{verb.split(' (')[0]} in MDE"
+        verb = options.get("indicator_action", "")
+        title = {"Block": "Block", "Audit": "Alert"}.get(verb, said(verb)) + " in MDE"
+        if replaces := options.get("replaces"):  # MDE replaces what it holds for the value
+            title += f" (replaces: {HELD_WORDS.get(replaces, replaces).lower()})"
+        return title
     if request.kind is ActionKind.TRIAGE:
-        said = [
-            dict(table).get(options.get(key, ""), "")
-            for key, table in (
-                ("status", ALERT_STATUSES),
-                ("classification", CLASSIFICATIONS),
-                ("determination", DETERMINATIONS),
-            )
+        words = [
+            said(options[k])
+            for k in ("status", "classification", "determination")
+            if options.get(k)
         ]
         if options.get("assigned_to"):
-            said.append("assigned to " + options["assigned_to"])
-        return "Triage: " + (", ".join(s for s in said if s) or "comment")
+            words.append("assigned to " + options["assigned_to"])
+        return "Triage: " + (", ".join(words) or "comment")
     if request.kind is ActionKind.QUARANTINE:
         return "Stop and quarantine"
     for choice in BY_VALUE.values():

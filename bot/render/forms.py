@@ -21,6 +21,7 @@ from typing import Any
 
 from bot import ocsf
 from bot.actions.choices import Choice
+from bot.mde.vocabulary import BLOCK_ACTIONS, CLASSIFICATIONS, DETERMINATIONS_OF, said
 from bot.render.cards import containment_said, device_groups, device_label, device_state
 from bot.render.kit import Block, clip, context, section
 from bot.slack.buttons import (
@@ -34,7 +35,7 @@ from bot.slack.buttons import (
 from bot.slack.mrkdwn import ago, escape
 
 MAX_VIEW_TITLE = 24  # Slack's limits: a modal's title, an option's text, a select's options,
-MAX_OPTION = 75  # a checkbox group's options
+MAX_OPTION = 75  # a checkbox group's options, radio buttons (below)
 MAX_SELECT = 100
 MAX_CHECKBOXES = 10
 
@@ -47,32 +48,18 @@ VALUE, VERB, TENANTS, DAYS, TITLE = "value", "verb", "tenants", "days", "title"
 TARGETS = "targets"
 
 KEEP = "keep"  # a triage choice that leaves the field as it is
-ALERT_STATUSES = ((KEEP, "Leave as it is"), ("InProgress", "In progress"), ("Resolved", "Resolved"))
-CLASSIFICATIONS = (
-    ("TruePositive", "True positive"),
-    ("InformationalExpectedActivity", "Informational, expected activity"),
-    ("FalsePositive", "False positive"),
+ME = "me"  # "assign to me": the email is read again from Slack when the form is submitted
+STATUS_PICKS = (
+    (KEEP, "Leave as it is"),
+    ("InProgress", said("InProgress")),
+    ("Resolved", said("Resolved")),
 )
-DETERMINATIONS = (
-    ("Malware", "Malware"),
-    ("MultiStagedAttack", "Multi-staged attack"),
-    ("MaliciousUserActivity", "Malicious user activity"),
-    ("CompromisedUser", "Compromised user"),
-    ("Phishing", "Phishing"),
-    ("UnwantedSoftware", "Unwanted software"),
-    ("SecurityTesting", "Security testing"),
-    ("LineOfBusinessApplication", "Line-of-business application"),
-    ("ConfirmedActivity", "Confirmed activity"),
-    ("NotMalicious", "Not malicious"),
-    ("InsufficientData", "Insufficient data"),
-    ("Other", "Other"),
+CLASSIFICATION_PICKS = tuple((c, said(c)) for c in CLASSIFICATIONS)
+DETERMINATION_PICKS = tuple(
+    (d, said(d)) for d in dict.fromkeys(d for ds in DETERMINATIONS_OF.values() for d in ds)
 )
-# What a block form offers: MDE's indicator action, and the words people read.
-VERBS = (
-    ("Block", "Block"),
-    ("Audit", "Alert only (do not block)"),
-    ("BlockAndRemediate", "Block and remediate (files)"),
-)
+VERB_PICKS = tuple((v, said(v)) for v in BLOCK_ACTIONS)
+MAX_RADIO = 10
 EXPIRY_DAYS = (1, 7, 30, 90, 365)
 
 
@@ -111,7 +98,7 @@ def _choose(
     """Radio buttons (few, all visible) or a select (many); `initial` chosen when given."""
     options = _options(picks)
     element: dict[str, Any] = {"type": "radio_buttons" if radio else "static_select"}
-    element["options"] = options if radio else options[:MAX_SELECT]
+    element["options"] = options[:MAX_RADIO] if radio else options[:MAX_SELECT]
     if not radio:
         element["placeholder"] = _plain("Choose", 150)
     chosen = next((o for o in options if o["value"] == initial), None)
@@ -251,12 +238,16 @@ def triage_view(
     blocks = [
         _device_head(device, tenant, now, ()),
         _choose(ALERT, "Alert", alerts, initial=alerts[0].value, radio=False),
-        _choose(STATUS, "Status", [Pick(*s) for s in ALERT_STATUSES], initial=KEEP, radio=True),
-        _choose(CLASSIFICATION, "Classification", [Pick(*c) for c in CLASSIFICATIONS], radio=False),
-        _choose(DETERMINATION, "Determination", [Pick(*d) for d in DETERMINATIONS], radio=False),
+        _choose(STATUS, "Status", [Pick(*s) for s in STATUS_PICKS], initial=KEEP, radio=True),
+        _choose(
+            CLASSIFICATION, "Classification", [Pick(*c) for c in CLASSIFICATION_PICKS], radio=False
+        ),
+        _choose(
+            DETERMINATION, "Determination", [Pick(*d) for d in DETERMINATION_PICKS], radio=False
+        ),
     ]
     if email:
-        me = _options([Pick(email, f"Assign to me ({email})")])
+        me = _options([Pick(ME, f"Assign to me ({email})")])
         assign = {"type": "checkboxes", "options": me}
         blocks.append(_input(ASSIGN, "Owner", assign, optional=True))
     blocks.append(_comment(comment))
@@ -279,7 +270,7 @@ def block_view(
     spans = sorted({*EXPIRY_DAYS, days})
     blocks = [
         _choose(VALUE, "Value", values, initial=values[0].value, radio=False),
-        _choose(VERB, "In MDE", [Pick(*v) for v in VERBS], initial="Block", radio=True),
+        _choose(VERB, "In MDE", [Pick(*v) for v in VERB_PICKS], initial="Block", radio=True),
         _checkboxes(TENANTS, "Tenants", [Pick(t, t) for t in tenants], checked=tenants),
         _choose(
             DAYS,

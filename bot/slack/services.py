@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import secrets
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -35,7 +35,7 @@ from bot.settings import BotSettings
 from bot.slack.access import Access, Seen, Throttle
 from bot.slack.app import handle_error
 from bot.slack.inflight import InFlight
-from bot.slack.payloads import Audience, acting_user
+from bot.slack.payloads import Audience, acting_user, requester_teams
 from bot.slack.replies import SLACK_RESPONSE_HOSTS, Replies
 
 if TYPE_CHECKING:
@@ -198,13 +198,27 @@ class Services:
         except DatabaseUnavailable as exc:  # the answer is posted; the gap is logged loudly
             log.error("audit_lookup_lost", error=exc.message, user=by)
 
-    async def audit_refusal(self, body: Mapping[str, Any], request: str, reason: str) -> None:
-        """One record for a request the bot refused (access, call budget, input)."""
+    async def audit_refusal(
+        self,
+        body: Mapping[str, Any],
+        request: str,
+        reason: str,
+        *,
+        place: Place | None = None,
+        tenants: Sequence[str] = (),
+        subject: str = "",
+    ) -> None:
+        """One record for a request the bot refused (access, call budget, input, policy): who,
+        from which workspace, where (a form's channel and thread, which its payload lacks),
+        and on what."""
+        team = next(iter(sorted(requester_teams(body))), "")
         try:
             await self.audit.append(
                 AuditKind.REFUSAL,
-                actor=Actor(acting_user(body) or ""),
-                place=Place(str(body.get("channel_id") or "")),
+                actor=Actor(acting_user(body) or "", team),
+                place=place or Place(str(body.get("channel_id") or "")),
+                tenants=list(tenants),
+                subject=subject,
                 details={"request": request, "reason": reason},
             )
         except DatabaseUnavailable as exc:

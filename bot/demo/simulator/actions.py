@@ -177,7 +177,11 @@ async def package_uri(request: web.Request) -> web.Response:
     if row["type"] != lifecycle.COLLECT.type or row["status"] != "Succeeded":
         return api.not_found("Investigation package of machine action", str(row["id"]))
     token = ctx.book.issue_package(str(row["id"]), str(row.get("computerDnsName") or ""))
-    link = f"{ctx.base_url}{PACKAGE_PATH}?token={token}"
+    package = ctx.book.package(token)
+    assert package is not None  # issued just now
+    # As MDE's Azure Storage links do: the signed expiry (`se`) in the query.
+    expiry = package.expires.strftime("%Y-%m-%dT%H:%M:%SZ")
+    link = f"{ctx.base_url}{PACKAGE_PATH}?token={token}&se={expiry}"
     value = f'"{link}"' if ctx.book.knobs.quote_package_uri else link
     return api.json_response({"@odata.context": api.context(ctx, "Edm.String"), "value": value})
 
