@@ -198,7 +198,8 @@ def target_of(device: ocsf.Device) -> Target:
 async def open_respond(
     services: Services, body: dict[str, Any], client: AsyncWebClient, device: DeviceRef
 ) -> None:
-    """ "Respond…": the device's actions this responder may ask for and the app may take."""
+    """The "Respond…" form: the device's actions this responder may ask for and the app may
+    take."""
 
     async def fill() -> dict[str, Any]:
         mine = await _mine(services, body, client)
@@ -229,7 +230,7 @@ async def open_respond(
 async def open_triage(
     services: Services, body: dict[str, Any], client: AsyncWebClient, device: DeviceRef
 ) -> None:
-    """ "Triage an alert…": one of the device's alerts, the worst and newest first."""
+    """The "Triage an alert…" form: one of the device's alerts, the worst and newest first."""
 
     async def fill() -> dict[str, Any]:
         await _may(services, body, client, ActionKind.TRIAGE)
@@ -306,7 +307,8 @@ def _held_notes(report: Report) -> list[str]:
 async def open_block(
     services: Services, body: dict[str, Any], client: AsyncWebClient, ref: ReportRef
 ) -> None:
-    """ "Block…": a pasted value as a custom indicator, in the tenants the lookup asked."""
+    """The "Block…" form: a pasted value as a custom indicator, in the tenants the lookup
+    asked."""
 
     async def fill() -> dict[str, Any]:
         await _may(services, body, client, ActionKind.BLOCK)
@@ -343,7 +345,7 @@ async def open_block(
 async def open_quarantine(
     services: Services, body: dict[str, Any], client: AsyncWebClient, ref: ReportRef
 ) -> None:
-    """ "Quarantine…": the lookup's files on the devices where it saw them."""
+    """The "Quarantine…" form: the lookup's files on the devices where it saw them."""
 
     async def fill() -> dict[str, Any]:
         await _may(services, body, client, ActionKind.QUARANTINE)

@@ -232,9 +232,9 @@ def triage_view(
     email: str | None,
     notes: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """ "Triage alerts…": one of the device's alerts (the worst first), its new status,
-    classification and determination, "assign to me" (when Slack gave the user's email), and
-    the comment MDE adds to the alert."""
+    """The "Triage an alert…" form: one of the device's alerts (the worst first), its new
+    status, classification and determination, "assign to me" (when Slack gave the user's
+    email), and the comment MDE adds to the alert."""
     blocks = [
         _device_head(device, tenant, now, ()),
         _choose(ALERT, "Alert", alerts, initial=alerts[0].value, radio=False),
@@ -264,9 +264,9 @@ def block_view(
     days: int,
     notes: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """ "Block…": one of the pasted values MDE can hold (defanged in the labels), what MDE does
-    with it, in which tenants (all checked), for how long, the indicator's title (it names the
-    channel), and the comment (its description)."""
+    """The "Block…" form: one of the pasted values MDE can hold (defanged in the labels),
+    what MDE does with it, in which tenants (all checked), for how long, the indicator's
+    title (it names the channel), and the comment (its description)."""
     spans = sorted({*EXPIRY_DAYS, days})
     blocks = [
         _choose(VALUE, "Value", values, initial=values[0].value, radio=False),
@@ -293,8 +293,8 @@ def quarantine_view(
     more: int = 0,
     notes: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """ "Quarantine…": stop the file and quarantine it on the devices chosen (each a separate
-    action in MDE), from the devices where the lookup saw it."""
+    """The "Quarantine…" form: stop the file and quarantine it on the devices chosen (each a
+    separate action in MDE), from the devices where the lookup saw it."""
     blocks = [
         section("Stops the file's processes and quarantines it on each device chosen."),
         _checkboxes(TARGETS, "Files and devices", targets),
