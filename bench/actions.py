@@ -59,7 +59,7 @@ from bot.audit.store import AuditStore
 from bot.demo.simulator import Fault, data
 from bot.demo.simulator.knobs import DEMO_ROLES
 from bot.demo.standin import clickables
-from bot.render.actions import CHOICE, CHOICE_BLOCK, COMMENT, COMMENT_BLOCK
+from bot.render.forms import CHOICE, COMMENT
 from bot.slack.buttons import ActionId, FormContext
 
 SECTION = "10 actions"
@@ -224,8 +224,8 @@ class Form:
 
     def submission(self, world: World, choice: str, user: str | None = None) -> dict[str, Any]:
         state: dict[str, dict[str, Any]] = {
-            CHOICE_BLOCK: {CHOICE: {"type": "radio_buttons", "selected_option": {"value": choice}}},
-            COMMENT_BLOCK: {
+            CHOICE: {CHOICE: {"type": "radio_buttons", "selected_option": {"value": choice}}},
+            COMMENT: {
                 COMMENT: {"type": "plain_text_input", "value": f"bench: {choice} on {self.host}"}
             },
         }
