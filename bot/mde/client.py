@@ -32,6 +32,7 @@ import contextlib
 import json
 import re
 import ssl
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar, cast
@@ -51,9 +52,10 @@ from bot.errors import (
     MdeUnavailable,
     MdeUnconfirmed,
 )
-from bot.logs import get_logger
+from bot.logs import get_logger, note_tenant
 from bot.mde.auth import TokenProvider
 from bot.mde.limits import HUNTING_WINDOWS, Budget, DeadlinePassed, QueueFull, Window
+from bot.metrics import Metrics
 from bot.retry import POLICY, RetryPolicy, retry_after
 from bot.settings import ConnectorSettings
 
@@ -140,8 +142,10 @@ class MdeClient:
         cache: TtlCache[Answer] | None = None,
         timeout: float = CALL_TIMEOUT,
         max_answer_bytes: int = MAX_ANSWER_BYTES,
+        metrics: Metrics | None = None,
     ) -> None:
         self.connector = connector
+        self._metrics = metrics
         self._session = session
         self._tokens = tokens
         self._ssl = ssl_context
@@ -376,6 +380,7 @@ class MdeClient:
             attempt += 1
             # The token first: the budget slot is taken right before the request leaves.
             token = await self._tokens.token()
+            note_tenant(self.alias)
             try:
                 reply = await self._attempt(budget, method, path, params, json_body, token, limit)
             except aiohttp.ClientConnectorError as exc:
@@ -463,7 +468,18 @@ class MdeClient:
             if limit is not None:
                 await held.enter_async_context(self._own_slot(limit))
             await held.enter_async_context(self._slot(budget))
-            return await self._once(method, path, params, json_body, token)
+            try:
+                reply = await self._once(method, path, params, json_body, token)
+            except (aiohttp.ClientError, TimeoutError, MdeUnavailable):
+                self._observed(path, None)
+                raise
+            self._observed(path, reply.status)
+            return reply
+
+    def _observed(self, path: str, status: int | None) -> None:
+        """One call to MDE, for the metrics: its endpoint's family and its status."""
+        if self._metrics is not None:
+            self._metrics.mde_call(path, status)
 
     @contextlib.asynccontextmanager
     async def _own_slot(self, limit: Budget) -> AsyncIterator[None]:
@@ -480,7 +496,8 @@ class MdeClient:
     @contextlib.asynccontextmanager
     async def _slot(self, budget: Budget) -> AsyncIterator[None]:
         try:
-            await budget.acquire()
+            async with self._waiting(budget):
+                await budget.acquire()
         except QueueFull:
             raise MdeBusy(
                 self.alias,
@@ -497,6 +514,24 @@ class MdeClient:
             yield
         finally:
             budget.release()
+
+    @contextlib.asynccontextmanager
+    async def _waiting(self, budget: Budget) -> AsyncIterator[None]:
+        """Around a wait for `budget`: counted as waiting (a gauge) and timed (a histogram)."""
+        if self._metrics is None or budget is self.package_budget:
+            yield
+            return
+        name = "hunting" if budget is self.hunting_budget else "api"
+        queue = self._metrics.budget_queue.labels(budget=name)
+        started = time.monotonic()
+        queue.inc()
+        try:
+            yield
+        finally:
+            queue.dec()
+            self._metrics.budget_wait_seconds.labels(budget=name).observe(
+                time.monotonic() - started
+            )
 
     async def _once(
         self, method: str, path: str, params: Params | None, json_body: Json, token: str
