@@ -43,6 +43,7 @@ from bot.settings import BotSettings, ConnectorSettings, SlackSettings
 from bot.slack.actions import keep_following
 from bot.slack.app import GuardedSite, Health, build_bolt_app, build_web_app, build_web_client
 from bot.slack.services import Services
+from bot.state.cache import AnswerCache
 from bot.state.settings import StateSettings
 from bot.state.shared import State, open_state
 from bot.state.window import RateWindow
@@ -120,6 +121,7 @@ def _client(
         cache=cache,
         timeout=settings.mde_call_timeout,
         metrics=metrics,
+        shared_cache=_shared_cache(state, connector.alias, settings),
     )
 
 
@@ -127,6 +129,16 @@ def _shared_window(state: State, name: str, windows: Sequence[Window]) -> RateWi
     """The budget's windows counted in Redis for every replica; None for a single instance
     (the budget's own windows decide)."""
     return state.rate_window(name, windows) if state.link is not None else None
+
+
+def _shared_cache(state: State, alias: str, settings: BotSettings) -> AnswerCache | None:
+    """MDE's answers in Redis for every replica (merged in the process first); None for a
+    single instance (the connector's own `TtlCache`)."""
+    if state.link is None:
+        return None
+    return state.cache(
+        f"mde:{alias}", ttl=settings.cache_ttl, max_bytes=int(settings.cache_mb * 1024 * 1024)
+    )
 
 
 async def build_clients(
