@@ -28,7 +28,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actions.policy import Policy
 from bot.actions.requests import ActionRequest, Stage
-from bot.actions.service import ActionService, Asker
+from bot.actions.service import FOLLOW_FOR, ActionService, Asker
 from bot.audit.database import DatabaseUnavailable
 from bot.cache import TtlCache
 from bot.errors import MdeError
@@ -199,11 +199,14 @@ async def keep_following(
     every: float = SWEEP_EVERY,
 ) -> None:
     """Forever: follow (`spawn(follow(…))`) every submitted request nobody follows, now and
-    every `every` seconds (with jitter, so replicas started together do not ask together).
-    A database that does not answer is tried again at the next sweep."""
+    every `every` seconds (with jitter, so replicas started together do not ask together),
+    unless it was asked for longer ago than an action is followed at all (FOLLOW_FOR: its
+    card says to look in Defender). A database that does not answer is tried again at the
+    next sweep."""
     while True:
         with contextlib.suppress(DatabaseUnavailable):
             for request in await service.store.open_requests():
-                if request.stage is Stage.SUBMITTED and request.mde_id is not None:
+                recent = time.time() - request.created < FOLLOW_FOR
+                if request.stage is Stage.SUBMITTED and request.mde_id is not None and recent:
                     spawn(follow(service, request))
         await asyncio.sleep(every * random.uniform(0.8, 1.2))  # noqa: S311 - jitter, not a secret
