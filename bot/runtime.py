@@ -1,6 +1,7 @@
-"""Composition: settings → session → MDE clients → services → Slack app → web server.
+"""Composition: settings → state → session → MDE clients → services → Slack app → web server.
 
-`open_backend` owns the process's one aiohttp session and the MDE clients (and the embedded
+`open_backend` owns the process's state (`bot.state`: shared on Redis when REDIS_URL is set,
+chosen once here), its metrics, the one aiohttp session and the MDE clients (and the embedded
 simulator when no connector is configured: the one place the product reaches the demo kit,
 `bot.demo.backend`, imported only then). `serve_slack` adds the Bolt app, the HTTP server and,
 with an app-level token, the Socket Mode connection. Both are async context managers: what
@@ -18,7 +19,7 @@ import gc
 import ssl
 import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +29,8 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
+from bot.actions.store import ActionStore
+from bot.audit.database import open_engine
 from bot.audit.store import AuditStore
 from bot.cache import TtlCache
 from bot.errors import ConfigError
@@ -42,9 +45,15 @@ from bot.mde.client import (
     tls_context,
 )
 from bot.mde.limits import Budget, WaitingCount, Window
+from bot.metrics import Metrics
 from bot.settings import BotSettings, ConnectorSettings, SlackSettings
-from bot.slack.app import GuardedSite, build_bolt_app, build_web_app, build_web_client
+from bot.slack.actions import FOLLOWING, keep_following
+from bot.slack.app import GuardedSite, Health, build_bolt_app, build_web_app, build_web_client
 from bot.slack.services import Services
+from bot.state.cache import AnswerCache
+from bot.state.settings import StateSettings
+from bot.state.shared import State, open_state
+from bot.state.window import RateWindow
 
 if TYPE_CHECKING:
     from bot.demo.simulator import Simulator
@@ -66,6 +75,9 @@ class Backend:
     clients: list[MdeClient]
     demo: bool  # answered by the embedded simulator
     audit: AuditStore  # the audit trail (bot.audit)
+    actions: ActionStore  # the action requests, in the same database
+    state: State = field(default_factory=lambda: State(None))  # bot.state: Redis or in-process
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 def _client(
@@ -74,10 +86,12 @@ def _client(
     session: aiohttp.ClientSession,
     settings: BotSettings,
     waiting: WaitingCount,
+    state: State,
+    metrics: Metrics,
 ) -> MdeClient:
     """One connector's client: its cache, its budgets (MDE's minute and hour, and the package
-    links' two a minute, scaled by BOT_MDE_RATE_WINDOW for load tests) and its token
-    provider."""
+    links' two a minute, scaled by BOT_MDE_RATE_WINDOW for load tests; the minute and hour
+    counted in Redis for every replica when the state is shared) and its token provider."""
     minute, hour = settings.mde_rate_window, settings.mde_rate_window * 60
     api = (
         Window(settings.mde_calls_per_minute, minute),
@@ -92,19 +106,48 @@ def _client(
         max_entries=MAX_CACHE_ENTRIES,
         max_bytes=int(settings.cache_mb * 1024 * 1024),
         cost=answer_cost,
+        observe=metrics.cache_lookup,
     )
     return MdeClient(
         connector,
         session,
         TokenProvider(connector),
         ssl_context=ssl_context,
-        budget=Budget(api, total=waiting, max_in_flight=MAX_IN_FLIGHT),
-        hunting_budget=Budget(hunting, total=waiting, max_in_flight=MAX_IN_FLIGHT),
+        budget=Budget(
+            api,
+            total=waiting,
+            max_in_flight=MAX_IN_FLIGHT,
+            shared=_shared_window(state, f"{connector.alias}:api", api),
+        ),
+        hunting_budget=Budget(
+            hunting,
+            total=waiting,
+            max_in_flight=MAX_IN_FLIGHT,
+            shared=_shared_window(state, f"{connector.alias}:hunting", hunting),
+        ),
         package_budget=Budget(
             [w.scaled(settings.mde_rate_window / 60) for w in PACKAGE_URI_WINDOWS]
         ),
         cache=cache,
         timeout=settings.mde_call_timeout,
+        metrics=metrics,
+        shared_cache=_shared_cache(state, connector.alias, settings),
+    )
+
+
+def _shared_window(state: State, name: str, windows: Sequence[Window]) -> RateWindow | None:
+    """The budget's windows counted in Redis for every replica; None for a single instance
+    (the budget's own windows decide)."""
+    return state.rate_window(name, windows) if state.link is not None else None
+
+
+def _shared_cache(state: State, alias: str, settings: BotSettings) -> AnswerCache | None:
+    """MDE's answers in Redis for every replica (merged in the process first); None for a
+    single instance (the connector's own `TtlCache`)."""
+    if state.link is None:
+        return None
+    return state.cache(
+        f"mde:{alias}", ttl=settings.cache_ttl, max_bytes=int(settings.cache_mb * 1024 * 1024)
     )
 
 
@@ -112,14 +155,18 @@ async def build_clients(
     connectors: Sequence[ConnectorSettings],
     session: aiohttp.ClientSession,
     settings: BotSettings,
+    state: State | None = None,
+    metrics: Metrics | None = None,
 ) -> list[MdeClient]:
     """A client per enabled connector, sharing one bound on the calls waiting."""
+    state = state or State(None)
+    metrics = metrics or Metrics()
     waiting = WaitingCount()
     enabled = [c for c in connectors if c.enabled]
     # TLS contexts read CA files: off the loop.
     contexts = await asyncio.to_thread(lambda: [tls_context(c) for c in enabled])
     return [
-        _client(c, ctx, session, settings, waiting)
+        _client(c, ctx, session, settings, waiting, state, metrics)
         for c, ctx in zip(enabled, contexts, strict=True)
     ]
 
@@ -131,16 +178,28 @@ async def open_backend(
     *,
     simulator: Simulator | None = None,
     audit_database: str | None = None,
+    state: StateSettings | None = None,
 ) -> AsyncIterator[Backend]:
-    """The MDE side, and the audit trail. With no connector configured, the embedded simulator
-    answers (demo data): `simulator` if one is given (already started, and left running), else
-    one of our own. `audit_database`: where the trail is (a path or URL); None keeps it in a
-    temporary SQLite file that goes with the backend (the demo, tests, the CLI's lookups)."""
+    """The MDE side, the database and the state. With no connector configured, the embedded
+    simulator answers (demo data): `simulator` if one is given (already started, and left
+    running), else one of our own. `audit_database`: where the audit trail and the action
+    requests are (a path, or DATABASE_URL's URL); None keeps them in a temporary SQLite file
+    that goes with the backend (the demo, tests, the CLI's lookups). `state`: where the
+    replicas share state (REDIS_URL); None: a single instance."""
+    metrics = Metrics()
     async with contextlib.AsyncExitStack() as stack:
+        shared = await stack.enter_async_context(
+            open_state(state or StateSettings.model_construct(), on_error=metrics.redis_error)
+        )
         if audit_database is None:
             folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="mde-bot-audit-"))
             audit_database = str(Path(folder) / "audit.sqlite3")
-        audit = await stack.enter_async_context(await AuditStore.open(audit_database))
+        # One engine for the audit trail and the action requests: one database, two table
+        # sets, each migrated by its own history.
+        engine = open_engine(audit_database)
+        stack.push_async_callback(engine.dispose)
+        audit = await stack.enter_async_context(await AuditStore.open(engine))
+        actions = await ActionStore.open(engine)
         demo = not connectors
         if demo:
             from bot.demo import backend as demo_backend  # the demo kit, only when chosen
@@ -156,11 +215,11 @@ async def open_backend(
                 connector=aiohttp.TCPConnector(limit=CONNECTION_POOL), trust_env=True
             )
         )
-        clients = await build_clients(connectors, session, settings)
+        clients = await build_clients(connectors, session, settings, shared, metrics)
         for client in clients:
             stack.callback(client.tokens.close)
             stack.push_async_callback(client.close)
-        yield Backend(session, clients, demo, audit)
+        yield Backend(session, clients, demo, audit, actions, shared, metrics)
 
 
 def tune_gc() -> None:
@@ -236,25 +295,38 @@ async def serve_slack(
     register(app, services)
     socket: AsyncSocketModeHandler | None = None
 
-    async def healthy() -> bool:
-        if backend.session.closed:
-            return False
-        return socket is None or bool(await socket.client.is_connected())
+    async def health() -> Health:
+        serving = not backend.session.closed and (
+            socket is None or bool(await socket.client.is_connected())
+        )
+        redis = "not used" if backend.state.link is None else "down"
+        if backend.state.link is not None and await backend.state.healthy():
+            redis = "up"
+        database = "up" if await backend.actions.reachable() else "down"
+        return Health(serving, {"redis": redis, "database": database})
 
     # The keep-alive timeout also bounds how long a connection may take to send a request's
     # headers (aiohttp closes a connection that is idle or still reading headers then).
     runner = web.AppRunner(
-        build_web_app(app, healthy, slack.signing_secret.get_secret_value()),
+        build_web_app(app, health, slack.signing_secret.get_secret_value(), backend.metrics),
         access_log=None,
         keepalive_timeout=settings.http_header_timeout,
     )
     await runner.setup()
+    # Submitted actions nobody follows (left by a replica that stopped): followed from here.
+    sweeper = asyncio.create_task(
+        keep_following(services.actions, services.inflight.spawn), name="follow-sweep"
+    )
     try:
         async with _socket_mode(app, slack) as socket:
             url = await _listen(runner, host, settings.port if port is None else port, settings)
             log.info("listening", url=url, connectors=[c.alias for c in backend.clients])
             yield SlackRuntime(app, url)
     finally:
+        sweeper.cancel()
+        await asyncio.gather(sweeper, return_exceptions=True)
         await runner.cleanup()  # no new requests from here on
-        if cancelled := await services.inflight.drain(SHUTDOWN_GRACE):
+        # Following an action is taken over by another replica (or by this one when it is
+        # back): stopped at once, its lease given back, rather than holding the shutdown.
+        if cancelled := await services.inflight.drain(SHUTDOWN_GRACE, resumable=FOLLOWING):
             log.warning("shutdown_cancelled_work", tasks=cancelled, grace_seconds=SHUTDOWN_GRACE)

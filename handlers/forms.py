@@ -312,7 +312,7 @@ async def open_block(
 
     async def fill() -> dict[str, Any]:
         await _may(services, body, client, ActionKind.BLOCK)
-        report = services.recall(ref.r, channel=click_channel(body), user=clicker(body))
+        report = await services.recall(ref.r, channel=click_channel(body), user=clicker(body))
         values = blockable(report)
         if not values:
             raise InputError("nothing in this lookup is a value MDE can block")
@@ -349,7 +349,7 @@ async def open_quarantine(
 
     async def fill() -> dict[str, Any]:
         await _may(services, body, client, ActionKind.QUARANTINE)
-        report = services.recall(ref.r, channel=click_channel(body), user=clicker(body))
+        report = await services.recall(ref.r, channel=click_channel(body), user=clicker(body))
         allowed = set()
         for connector in report.connectors:
             if ActionKind.QUARANTINE in await allowed_in(services, connector.alias):
@@ -535,7 +535,7 @@ async def read_block(
         return _stale()
     errors: dict[str, str] = {}
     comment = _comment(answers, errors)
-    report = services.recall(form.r, channel=form.ch, user=clicker(body))
+    report = await services.recall(form.r, channel=form.ch, user=clicker(body))
     chosen: Indicator | None = _pick(blockable(report), _text(answers, VALUE))
     verb = _text(answers, VERB)
     asked = {c.alias for c in report.connectors if c.searched}
@@ -588,7 +588,7 @@ async def read_quarantine(
         return _stale()
     errors: dict[str, str] = {}
     comment = _comment(answers, errors)
-    report = services.recall(form.r, channel=form.ch, user=clicker(body))
+    report = await services.recall(form.r, channel=form.ch, user=clicker(body))
     targets = quarantine_targets(report)
     chosen = [t for n in _many(answers, TARGETS) if (t := _pick(targets, n)) is not None]
     if not chosen:

@@ -9,6 +9,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
+from bot.logs import get_logger
 from bot.mde.limits import Priority
 from bot.render import Message
 from bot.slack.access import home_team
@@ -21,6 +22,8 @@ from bot.slack.payloads import (
     thread_ts,
 )
 from bot.slack.services import Services
+
+log = get_logger(__name__)
 
 NEW_MESSAGE_SUBTYPES = (None, "bot_message", "thread_broadcast", "file_share")
 
@@ -35,7 +38,7 @@ def register(app: AsyncApp, services: Services) -> None:
         client: AsyncWebClient,
         context: AsyncBoltContext,
     ) -> None:
-        if wanted(event, body, services, home_team(context)):
+        if await wanted(event, body, services, home_team(context)):
             async with services.work(body, client, after_ack=False, priority=Priority.AUTO):
                 await reply(event, services, client)
 
@@ -61,7 +64,7 @@ async def reply(message: dict[str, Any], services: Services, client: AsyncWebCli
         report = await enrichment.lookup(admission.extraction, deferred=admission.deferred)
     if not (report.worth_posting or services.settings.post_when_nothing_found):
         return
-    answer = services.answer(report, Audience(channel), by=message.get("user"))
+    answer = await services.answer(report, Audience(channel), by=message.get("user"))
     await post(services, client, message, answer)
 
 
@@ -85,7 +88,7 @@ async def allowed(message: dict[str, Any], services: Services, client: AsyncWebC
     return await services.access.allows(client, user, channel)
 
 
-def wanted(
+async def wanted(
     message: dict[str, Any], body: dict[str, Any], services: Services, home: str | None
 ) -> bool:
     """A new message, in an enriched channel, from a person of a served workspace (or a bot, if
@@ -103,4 +106,8 @@ def wanted(
         or message.get("thread_ts") not in (None, message.get("ts"))
     ):
         return False
-    return services.seen.first(*delivery_keys(body, message))
+    if await services.seen.first(*delivery_keys(body, message)):
+        return True
+    services.metrics.duplicates.labels(kind="event").inc()
+    log.info("delivery_dropped", reason="already handled", event_id=body.get("event_id"))
+    return False

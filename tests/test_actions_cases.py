@@ -225,6 +225,7 @@ async def test_approval_expires_on_the_services_clock_against_the_simulator(
             {c.alias: c for c in backend.clients},
             policy_from_settings(settings),
             backend.audit,
+            store=backend.actions,
             mode="on",
             clock=lambda: moment[0],
         )

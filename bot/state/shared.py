@@ -8,7 +8,8 @@ otherwise (a single instance, as before).
         answers = state.cache(f"mde:{alias}", ttl=cache_ttl, max_bytes=cache_bytes)
         budget = state.rate_window(f"mde:{alias}:api", API_WINDOWS)
         leases = state.leases("follow")
-        requests = state.requests("actions", final={str(s) for s in FINAL})
+
+(Action requests are not here: they live in the database, `bot.actions.store`.)
 
 Each name separates one store's keys from another's within REDIS_PREFIX; in-process stores
 ignore it. Building a store does no I/O.
@@ -17,9 +18,10 @@ ignore it. Building a store does no I/O.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from bot.logs import get_logger
 from bot.mde.limits import Window
@@ -27,7 +29,6 @@ from bot.state.cache import CACHE_BYTES, CACHE_TTL, AnswerCache, LocalCache, Sha
 from bot.state.dedupe import DEDUPE_TTL, MAX_KEYS, Dedupe, LocalDedupe, RedisDedupe
 from bot.state.lease import Leases, LocalLeases, RedisLeases
 from bot.state.link import RedisLink, open_redis
-from bot.state.requests import LocalRequestStore, RedisRequestStore, RequestStore
 from bot.state.settings import StateSettings
 from bot.state.store import MAX_ENTRIES, Codec, KeyValue, LocalKeyValue, RedisKeyValue
 from bot.state.window import LocalRateWindow, RateWindow, RedisRateWindow
@@ -42,6 +43,14 @@ SHARED = "shared on Redis"
 
 def _nothing() -> None:
     return None
+
+
+def where(url: str) -> str:
+    """Where a Redis URL points, for logs: host:port (a socket's path), never a password."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return parts.path
+    return f"{parts.hostname or 'localhost'}:{parts.port or 6379}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,11 +99,6 @@ class State:
             return LocalLeases()
         return RedisLeases(self.link, name)
 
-    def requests(self, name: str, *, final: Collection[str]) -> RequestStore:
-        if self.link is None:
-            return LocalRequestStore(final=final)
-        return RedisRequestStore(self.link, name, final=final)
-
 
 @contextlib.asynccontextmanager
 async def open_state(
@@ -107,11 +111,17 @@ async def open_state(
         log.info("state_opened", mode=SINGLE)
         yield State(None)
         return
-    client = open_redis(settings.redis_url.get_secret_value())
-    link = RedisLink(client, prefix=settings.redis_prefix, on_error=on_error)
+    url = settings.redis_url.get_secret_value()
+    link = RedisLink(open_redis(url), prefix=settings.redis_prefix, on_error=on_error)
     try:
         await link.ping()
-        log.info("state_opened", mode=SHARED, replicas=settings.replicas, redis_up=link.up)
+        log.info(
+            "state_opened",
+            mode=SHARED,
+            redis=where(url),
+            replicas=settings.replicas,
+            redis_up=link.up,
+        )
         yield State(link, settings.replicas)
     finally:
         await link.close()
