@@ -11,6 +11,7 @@ run writes `latest-quick.*`, a partial one (`--only`, `--skip`) `latest-partial.
     3 API economy  bench.economy      7 memory       bench.memory
     4 budget       bench.budget       8 abuse        bench.abuse
     9 phone        bench.phone (the cards at phone size, drawn by headless Chromium)
+   11 replicas     bench.replicas (3 `mde-bot serve` behind a balancer, real Redis and PostgreSQL)
 
 `--quick` runs a smaller version of each section (about a minute in all, extraction aside).
 The exit status is 0 even when a figure misses its target: the table says so; it is 1 when a
@@ -47,6 +48,7 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "7": ("memory", "bench.memory"),
     "8": ("abuse", "bench.abuse"),
     "9": ("phone", "bench.phone"),
+    "11": ("replicas", "bench.replicas"),
 }
 
 
