@@ -1,6 +1,7 @@
-"""Composition: settings → session → MDE clients → services → Slack app → web server.
+"""Composition: settings → state → session → MDE clients → services → Slack app → web server.
 
-`open_backend` owns the process's one aiohttp session and the MDE clients (and the embedded
+`open_backend` owns the process's state (`bot.state`: shared on Redis when REDIS_URL is set,
+chosen once here), its metrics, the one aiohttp session and the MDE clients (and the embedded
 simulator when no connector is configured: the one place the product reaches the demo kit,
 `bot.demo.backend`, imported only then). `serve_slack` adds the Bolt app, the HTTP server and,
 with an app-level token, the Socket Mode connection. Both are async context managers: what
@@ -18,7 +19,7 @@ import gc
 import ssl
 import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,9 +36,12 @@ from bot.logs import get_logger
 from bot.mde.auth import TokenProvider
 from bot.mde.client import MAX_IN_FLIGHT, Answer, MdeClient, answer_cost, tls_context
 from bot.mde.limits import Budget, WaitingCount, Window
+from bot.metrics import Metrics
 from bot.settings import BotSettings, ConnectorSettings, SlackSettings
 from bot.slack.app import GuardedSite, build_bolt_app, build_web_app, build_web_client
 from bot.slack.services import Services
+from bot.state.settings import StateSettings
+from bot.state.shared import State, open_state
 
 if TYPE_CHECKING:
     from bot.demo.simulator import Simulator
@@ -59,6 +63,8 @@ class Backend:
     clients: list[MdeClient]
     demo: bool  # answered by the embedded simulator
     audit: AuditStore  # the audit trail (bot.audit)
+    state: State = field(default_factory=lambda: State(None))  # bot.state: Redis or in-process
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 def _client(
@@ -120,12 +126,18 @@ async def open_backend(
     *,
     simulator: Simulator | None = None,
     audit_database: str | None = None,
+    state: StateSettings | None = None,
 ) -> AsyncIterator[Backend]:
-    """The MDE side, and the audit trail. With no connector configured, the embedded simulator
-    answers (demo data): `simulator` if one is given (already started, and left running), else
-    one of our own. `audit_database`: where the trail is (a path or URL); None keeps it in a
-    temporary SQLite file that goes with the backend (the demo, tests, the CLI's lookups)."""
+    """The MDE side, the audit trail and the state. With no connector configured, the embedded
+    simulator answers (demo data): `simulator` if one is given (already started, and left
+    running), else one of our own. `audit_database`: where the trail is (a path or URL); None
+    keeps it in a temporary SQLite file that goes with the backend (the demo, tests, the CLI's
+    lookups). `state`: where the replicas share state (REDIS_URL); None: a single instance."""
+    metrics = Metrics()
     async with contextlib.AsyncExitStack() as stack:
+        shared = await stack.enter_async_context(
+            open_state(state or StateSettings.model_construct(), on_error=metrics.redis_error)
+        )
         if audit_database is None:
             folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="mde-bot-audit-"))
             audit_database = str(Path(folder) / "audit.sqlite3")
@@ -149,7 +161,7 @@ async def open_backend(
         for client in clients:
             stack.callback(client.tokens.close)
             stack.push_async_callback(client.close)
-        yield Backend(session, clients, demo, audit)
+        yield Backend(session, clients, demo, audit, shared, metrics)
 
 
 def tune_gc() -> None:

@@ -30,16 +30,25 @@ from bot.slack.services import Services
 from handlers.middleware import authorized
 from handlers.respond import open_form
 
-View = Callable[[Services, Report, Audience, str | None], Message]
+View = Callable[[Services, Report, Audience, str | None], Awaitable[Message]]
+
+
+async def _device_alerts(
+    services: Services, report: Report, audience: Audience, by: str | None
+) -> Message:
+    return await services.answer(report, audience, by=by, expand=True)
+
+
+async def _device_details(
+    services: Services, report: Report, _: Audience, __: str | None
+) -> Message:
+    return render.device_details_message(report, respond=services.actions.enabled)
+
 
 # What a device card offers, freshly looked up: a view of the device answered to the clicker.
 DEVICE_VIEWS: dict[ActionId, View] = {
-    ActionId.DEVICE_ALERTS: lambda services, report, audience, by: services.answer(
-        report, audience, by=by, expand=True
-    ),
-    ActionId.DEVICE_DETAILS: lambda services, report, _, __: render.device_details_message(
-        report, respond=services.actions.enabled
-    ),
+    ActionId.DEVICE_ALERTS: _device_alerts,
+    ActionId.DEVICE_DETAILS: _device_details,
 }
 
 
@@ -66,7 +75,7 @@ async def on_device(
         if view is None:
             raise InputError("this menu is not valid any more", hint="run the lookup again")
         report = await services.enrichment.device_report(choice.d, tenants=[choice.c])
-        message = view(services, report, click_audience(body), clicker(body))
+        message = await view(services, report, click_audience(body), clicker(body))
         await services.replies.respond(body, message)
 
 
@@ -103,7 +112,7 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
         async with services.work(body, client):
             ref = decode(ReportRef, action_value(body))
-            report = services.recall(ref.r, channel=click_channel(body), user=clicker(body))
+            report = await services.recall(ref.r, channel=click_channel(body), user=clicker(body))
             message = render.report_message(report, expand=True, respond=services.actions.enabled)
             await services.replies.respond(body, message)
 

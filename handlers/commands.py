@@ -45,7 +45,7 @@ async def answer(
         report = await enrichment.device_report(command.argument, tenants=tenants)
         if command.verb is Verb.DEVICE:
             return render.device_details_message(report, respond=services.actions.enabled)
-        return services.answer(report, audience, by=acting_user(body), expand=True)
+        return await services.answer(report, audience, by=acting_user(body), expand=True)
     extraction = (
         Extraction((command.indicator,))
         if command.indicator is not None
@@ -83,4 +83,4 @@ async def look_up(
         report = await enrichment.lookup(
             admission.extraction, tenants=tenants, at=at, deferred=admission.deferred
         )
-    return services.answer(report, audience, by=acting_user(body))
+    return await services.answer(report, audience, by=acting_user(body))

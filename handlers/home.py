@@ -45,6 +45,6 @@ async def publish_home(
         await client.views_publish(user_id=user, view=home_view(None, (), allowed=False))
         return
     status, tested = await services.connection_status()  # each failure is in the report
-    recent = services.recent.get(user) or ()
+    recent = await services.recent.get(user) or ()
     view = home_view(status, recent, checked_at=tested)
     await client.views_publish(user_id=user, view=view)

@@ -35,7 +35,7 @@ def register(app: AsyncApp, services: Services) -> None:
         client: AsyncWebClient,
         context: AsyncBoltContext,
     ) -> None:
-        if wanted(event, body, services, home_team(context)):
+        if await wanted(event, body, services, home_team(context)):
             async with services.work(body, client, after_ack=False, priority=Priority.AUTO):
                 await reply(event, services, client)
 
@@ -61,7 +61,7 @@ async def reply(message: dict[str, Any], services: Services, client: AsyncWebCli
         report = await enrichment.lookup(admission.extraction, deferred=admission.deferred)
     if not (report.worth_posting or services.settings.post_when_nothing_found):
         return
-    answer = services.answer(report, Audience(channel), by=message.get("user"))
+    answer = await services.answer(report, Audience(channel), by=message.get("user"))
     await post(services, client, message, answer)
 
 
@@ -85,7 +85,7 @@ async def allowed(message: dict[str, Any], services: Services, client: AsyncWebC
     return await services.access.allows(client, user, channel)
 
 
-def wanted(
+async def wanted(
     message: dict[str, Any], body: dict[str, Any], services: Services, home: str | None
 ) -> bool:
     """A new message, in an enriched channel, from a person of a served workspace (or a bot, if
@@ -103,4 +103,4 @@ def wanted(
         or message.get("thread_ts") not in (None, message.get("ts"))
     ):
         return False
-    return services.seen.first(*delivery_keys(body, message))
+    return await services.seen.first(*delivery_keys(body, message))

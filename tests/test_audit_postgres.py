@@ -1,43 +1,23 @@
 """The audit store on PostgreSQL, through the same code and the same checks as on SQLite:
 migrations, concurrent writers (tasks, two engines, two processes), the append-only triggers
-and every kind of tampering. Runs only when MDE_TEST_DATABASE_URL names a database the tests
-may empty (`postgresql://user:password@host:port/db`); skipped otherwise."""
+and every kind of tampering. Against the real PostgreSQL of `tests.servers`, a fresh database
+per test."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from bot.audit.chain import BreakKind
-from bot.audit.database import open_engine
 from tests.test_audit_concurrency import many_tasks, two_processes, two_stores
 from tests.test_audit_store import TAMPERING, Tamper, refuses_changes, rewound_tail, tampered_report
 
-# Read at import: the tests' environment is scrubbed of MDE_* before each test runs.
-DATABASE = os.environ.get("MDE_TEST_DATABASE_URL", "")
-
-pytestmark = pytest.mark.skipif(not DATABASE, reason="MDE_TEST_DATABASE_URL is not set")
-
-_EMPTY = (
-    "DROP TABLE IF EXISTS audit_records, audit_head, alembic_version_audit CASCADE",
-    "DROP FUNCTION IF EXISTS audit_records_append_only() CASCADE",
-)
-
 
 @pytest.fixture
-async def pg_url() -> str:
-    """The test database, emptied of the audit trail before the test."""
-    engine = open_engine(DATABASE)
-    try:
-        async with engine.begin() as connection:
-            for statement in _EMPTY:
-                await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
-    return DATABASE
+def pg_url(postgres_url: str) -> str:
+    """An empty database of the session's PostgreSQL, for this test alone."""
+    return postgres_url
 
 
 async def test_many_tasks_keep_one_chain(pg_url: str) -> None:

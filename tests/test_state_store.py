@@ -11,8 +11,13 @@ from dataclasses import dataclass
 import pytest
 from pydantic import BaseModel
 
+from bot.enrichment.results import Report
+from bot.render import report_message
+from bot.slack.payloads import Audience
+from bot.slack.services import REPORT_CODEC, PostedReport
 from bot.state.link import RedisLink
 from bot.state.store import Codec, KeyValue, LocalKeyValue, RedisKeyValue
+from tests.reports import IP, alert, connector, device_result, machine
 
 Links = Callable[..., RedisLink]
 
@@ -93,3 +98,21 @@ async def test_the_local_store_keeps_at_most_its_bound() -> None:
     assert len(store) == 3
     assert await store.get("k0") is None
     assert await store.get("k4") == 4
+
+
+def test_a_posted_report_reads_back_as_it_was_written_excluded_fields_too() -> None:
+    """A device's `unmapped` and `current` are kept out of OCSF output (`exclude=True`) but
+    shape its card: the report codec writes them, so a card opened on another replica renders
+    as on the one that posted it."""
+    found = device_result(machine(1), [alert(1), alert(2)])
+    device = found.device.model_copy(update={"current": ("ip",)})
+    found = type(found)(device, found.findings, found.matched)
+    report = Report((IP,), (connector(devices=(found,)),), at=1_700_000_000_000)
+    posted = PostedReport(report, Audience("C1", "U1"))
+    assert device.unmapped  # the normalizer keeps MDE's own fields there
+
+    back = REPORT_CODEC.decode(REPORT_CODEC.encode(posted))
+
+    assert back == posted
+    assert back.report.connectors[0].devices[0].device.unmapped == device.unmapped
+    assert report_message(back.report, report_id="r") == report_message(report, report_id="r")

@@ -38,6 +38,7 @@ from bot.render.text import blocks_to_text
 from bot.runtime import Registrar, open_backend, serve_slack, tune_gc
 from bot.settings import load_bot_settings, load_connectors, load_slack_settings
 from bot.slack.services import Services
+from bot.state.settings import load_state_settings
 
 EXIT_CONFIG = 2
 log = logs.get_logger(__name__)
@@ -111,7 +112,9 @@ async def _serve(register: Registrar) -> int:
         )
     logs.configure(settings.log_level, settings.log_format)
     async with (
-        open_backend(connectors, settings, audit_database=audit) as backend,
+        open_backend(
+            connectors, settings, audit_database=audit, state=load_state_settings()
+        ) as backend,
         serve_slack(backend, slack, settings, register),
     ):
         if backend.demo:

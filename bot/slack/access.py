@@ -2,7 +2,9 @@
 
 `Access` answers "may this user, in this channel, use the bot?" from the allow-lists in the
 settings: workspaces (the bot's own and the configured ones), channels, users, and members of
-user groups (`usergroups.users.list`, cached). It fails closed: if Slack cannot tell us a
+user groups (`usergroups.users.list`, cached in the process, and in `members`, a `bot.state`
+store that the replicas share when REDIS_URL is set, so one replica's lookup serves them all).
+It fails closed: if Slack cannot tell us a
 group's members, or a request names no workspace, the answer is no.
 `Seen` remembers the events and messages already handled, so Slack's retries and duplicate
 deliveries never produce a second reply.
@@ -22,11 +24,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.cache import TtlCache
 from bot.logs import get_logger
 from bot.settings import BotSettings
+from bot.state.store import Codec, KeyValue, LocalKeyValue
 
 log = get_logger(__name__)
 
 GROUP_CACHE_SECONDS = 300.0
 GROUP_LOOKUP_TIMEOUT = 1.5  # seconds; slower is a refusal (fail closed), not a late ack
+MAX_GROUPS = 256
+MEMBERS_CODEC: Codec[frozenset[str]] = Codec.of(frozenset[str])
 
 
 def home_team(context: AsyncBoltContext) -> str | None:
@@ -36,12 +41,21 @@ def home_team(context: AsyncBoltContext) -> str | None:
 
 
 class Access:
-    def __init__(self, settings: BotSettings, *, cache_ttl: float = GROUP_CACHE_SECONDS) -> None:
+    def __init__(
+        self,
+        settings: BotSettings,
+        *,
+        cache_ttl: float = GROUP_CACHE_SECONDS,
+        members: KeyValue[frozenset[str]] | None = None,
+    ) -> None:
         self._channels = frozenset(settings.allowed_channels)
         self._users = frozenset(settings.allowed_users)
         self._groups = tuple(settings.allowed_usergroups)
         self._teams = frozenset(settings.allowed_teams)
-        self._members: TtlCache[frozenset[str]] = TtlCache(ttl=cache_ttl, max_entries=256)
+        self._ttl = cache_ttl
+        # In the process: concurrent lookups of one group merged into one, and kept a while.
+        self._members: TtlCache[frozenset[str]] = TtlCache(ttl=cache_ttl, max_entries=MAX_GROUPS)
+        self._shared = members if members is not None else LocalKeyValue(max_entries=MAX_GROUPS)
 
     @property
     def restricts_users(self) -> bool:
@@ -81,10 +95,14 @@ class Access:
 
     async def _group_members(self, client: AsyncWebClient, group: str) -> frozenset[str]:
         async def load() -> frozenset[str]:
+            if (known := await self._shared.get(group)) is not None:
+                return known  # another replica asked Slack within the TTL
             # Before the ack: Slack gives the whole request 3 s, this lookup gets half of it.
             async with asyncio.timeout(GROUP_LOOKUP_TIMEOUT):
                 response = await client.usergroups_users_list(usergroup=group)
-            return frozenset(str(u) for u in response.get("users") or [])
+            members = frozenset(str(u) for u in response.get("users") or [])
+            await self._shared.put(group, members, self._ttl)
+            return members
 
         try:
             return await self._members.get_or_load(group, load)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,12 +18,13 @@ def is_bot_message(message: Mapping[str, Any]) -> bool:
     return bool(message.get("bot_id")) or message.get("subtype") == "bot_message"
 
 
-def delivery_keys(body: Mapping[str, Any], message: Mapping[str, Any]) -> tuple[Hashable, ...]:
+def delivery_keys(body: Mapping[str, Any], message: Mapping[str, Any]) -> tuple[str, ...]:
     """What identifies one message across Slack's duplicate deliveries: the event id, and the
-    message itself (the same message can arrive as different events)."""
-    keys: list[Hashable] = [("message", message.get("channel"), message.get("ts"))]
+    message itself (the same message can arrive as different events). Strings, since the
+    replicas share them as Redis keys (ids only: never the message's text)."""
+    keys = [f"message:{message.get('channel')}:{message.get('ts')}"]
     if event_id := body.get("event_id"):
-        keys.append(("event", event_id))
+        keys.append(f"event:{event_id}")
     return tuple(keys)
 
 

@@ -1,6 +1,8 @@
 """What the Slack listeners need, built once per process (`Services.build`): the enrichment
 service, access control, replies, the in-flight work, and the state the edge keeps (events
-already answered, reports behind posted cards, throttles).
+already answered, reports behind posted cards, throttles). The events already answered, the
+reports and the recent lookups come from `bot.state`: shared by the replicas on Redis when
+REDIS_URL is set, in the process otherwise.
 
 Also what a listener's work runs inside (`Services.work`): tracked for a graceful shutdown, its
 MDE calls counted for the user it acts for, its errors handed to the one error handler.
@@ -32,11 +34,13 @@ from bot.logs import get_logger
 from bot.mde.limits import Priority, Requester, requested_by
 from bot.render import Message, report_message, summary_line
 from bot.settings import BotSettings
-from bot.slack.access import Access, Seen, Throttle
+from bot.slack.access import MEMBERS_CODEC, Access, Seen, Throttle
 from bot.slack.app import handle_error
 from bot.slack.inflight import InFlight
 from bot.slack.payloads import Audience, acting_user
 from bot.slack.replies import SLACK_RESPONSE_HOSTS, Replies
+from bot.state.dedupe import Dedupe, LocalDedupe
+from bot.state.store import Codec, KeyValue, LocalKeyValue
 
 if TYPE_CHECKING:
     from bot.runtime import Backend
@@ -69,6 +73,7 @@ RECENT_PER_USER = 5
 RECENT_USERS = 5000
 RECENT_TTL = 86400.0
 STATUS_TTL = 300.0
+MAX_REPORTS = 500  # reports behind cards one replica keeps by itself (Redis down, or none)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +94,12 @@ class RecentLookup:
     private: bool  # shown to them alone
 
 
+# How reports and recent lookups are written to Redis. A device's `unmapped` and `current`
+# fields are kept out of OCSF output but shape the card: written too (`excluded`).
+REPORT_CODEC = Codec.of(PostedReport, excluded=True)
+RECENT_CODEC: Codec[tuple[RecentLookup, ...]] = Codec.of(tuple[RecentLookup, ...])
+
+
 @dataclass(frozen=True, slots=True)
 class Services:
     """What listeners need, handed to the registrar. Built once per process."""
@@ -99,18 +110,18 @@ class Services:
     replies: Replies
     actions: ActionService
     audit: AuditStore
-    seen: Seen = field(default_factory=Seen)
+    seen: Dedupe = field(default_factory=LocalDedupe)
     uploads: Seen = field(default_factory=lambda: Seen(ttl=REPORT_TTL, max_entries=5000))
     busy_notes: Throttle = field(default_factory=lambda: Throttle(1, BUSY_NOTE_EVERY))
     upload_quota: Throttle = field(default_factory=lambda: Throttle(*UPLOADS_PER_USER))
     inflight: InFlight = field(default_factory=InFlight)
     # Posted reports, by the opaque id their buttons carry.
-    reports: TtlCache[PostedReport] = field(
-        default_factory=lambda: TtlCache(ttl=REPORT_TTL, max_entries=500)
+    reports: KeyValue[PostedReport] = field(
+        default_factory=lambda: LocalKeyValue(max_entries=MAX_REPORTS)
     )
     # Each user's last lookups, newest first, for their App Home.
-    recent: TtlCache[tuple[RecentLookup, ...]] = field(
-        default_factory=lambda: TtlCache(ttl=RECENT_TTL, max_entries=RECENT_USERS)
+    recent: KeyValue[tuple[RecentLookup, ...]] = field(
+        default_factory=lambda: LocalKeyValue(max_entries=RECENT_USERS)
     )
     # The connections' last test, shared by everyone who opens the App Home meanwhile.
     status: TtlCache[tuple[CheckReport, int]] = field(
@@ -148,27 +159,27 @@ class Services:
         """The longest estimated wait for call budget that work is admitted with (seconds)."""
         return ADMISSION_WINDOWS * self.settings.mde_rate_window
 
-    def answer(
+    async def answer(
         self, report: Report, audience: Audience, *, by: str | None, expand: bool = False
     ) -> Message:
         """The card for a lookup answered to `audience`: kept for its buttons (`remember`),
         offering "Respond…" when response actions are on."""
-        report_id = self.remember(report, audience, by=by)
+        report_id = await self.remember(report, audience, by=by)
         return report_message(
             report, report_id=report_id, expand=expand, respond=self.actions.enabled
         )
 
-    def remember(self, report: Report, audience: Audience, *, by: str | None) -> str:
+    async def remember(self, report: Report, audience: Audience, *, by: str | None) -> str:
         """Keep a report posted to `audience` for its buttons, among the recent lookups of the
         user it answered (`by`), and in the audit trail; returns the opaque id the buttons
         carry. Only a click from that audience gets it back (`recall`)."""
         report_id = secrets.token_hex(8)
-        self.reports.put(report_id, PostedReport(report, audience))
+        await self.reports.put(report_id, PostedReport(report, audience), REPORT_TTL)
         if by:
             private = audience.reader is not None
             lookup = RecentLookup(report.at or 0, summary_line(report), audience.channel, private)
-            earlier = self.recent.get(by) or ()
-            self.recent.put(by, (lookup, *earlier)[:RECENT_PER_USER])
+            earlier = await self.recent.get(by) or ()
+            await self.recent.put(by, (lookup, *earlier)[:RECENT_PER_USER], RECENT_TTL)
         self.inflight.spawn(self.audit_lookup(report, audience, by=by))
         return report_id
 
@@ -219,9 +230,9 @@ class Services:
 
         return await self.status.get_or_load("check", test)
 
-    def recall(self, report_id: str, *, channel: str | None, user: str | None) -> Report:
+    async def recall(self, report_id: str, *, channel: str | None, user: str | None) -> Report:
         """The report a card's button names, for a click by `user` in `channel`."""
-        posted = self.reports.get(report_id)
+        posted = await self.reports.get(report_id)
         if posted is None:
             raise InputError("this card has expired", hint="paste the indicators again")
         if not posted.audience.admits(channel, user):
@@ -247,7 +258,18 @@ class Services:
             mode=settings.actions,
             poll_first=settings.action_poll_seconds,
         )
-        return cls(enrichment, settings, Access(settings), replies, actions, backend.audit)
+        state = backend.state
+        return cls(
+            enrichment,
+            settings,
+            Access(settings, members=state.key_value("usergroups", MEMBERS_CODEC)),
+            replies,
+            actions,
+            backend.audit,
+            seen=state.dedupe("deliveries"),
+            reports=state.key_value("reports", REPORT_CODEC, max_entries=MAX_REPORTS),
+            recent=state.key_value("recent", RECENT_CODEC, max_entries=RECENT_USERS),
+        )
 
 
 def _subject(report: Report) -> str:

@@ -43,6 +43,13 @@ class LocalDedupe:
     def __init__(self, *, ttl: float = DEDUPE_TTL, max_entries: int = MAX_KEYS) -> None:
         self._keys: TtlCache[bool] = TtlCache(ttl=ttl, max_entries=max_entries)
 
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    @property
+    def max_entries(self) -> int:
+        return self._keys.max_entries
+
     def __contains__(self, key: str) -> bool:
         return self._keys.get(key) is not None
 

@@ -20,6 +20,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from bot.logs import get_logger
 from bot.mde.limits import Window
@@ -42,6 +43,14 @@ SHARED = "shared on Redis"
 
 def _nothing() -> None:
     return None
+
+
+def where(url: str) -> str:
+    """Where a Redis URL points, for logs: host:port (a socket's path), never a password."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return parts.path
+    return f"{parts.hostname or 'localhost'}:{parts.port or 6379}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,11 +116,17 @@ async def open_state(
         log.info("state_opened", mode=SINGLE)
         yield State(None)
         return
-    client = open_redis(settings.redis_url.get_secret_value())
-    link = RedisLink(client, prefix=settings.redis_prefix, on_error=on_error)
+    url = settings.redis_url.get_secret_value()
+    link = RedisLink(open_redis(url), prefix=settings.redis_prefix, on_error=on_error)
     try:
         await link.ping()
-        log.info("state_opened", mode=SHARED, replicas=settings.replicas, redis_up=link.up)
+        log.info(
+            "state_opened",
+            mode=SHARED,
+            redis=where(url),
+            replicas=settings.replicas,
+            redis_up=link.up,
+        )
         yield State(link, settings.replicas)
     finally:
         await link.close()

@@ -11,8 +11,10 @@ written as JSON by a `Codec` the caller passes, inside an envelope that carries 
 old code during a rolling restart) reads as unknown, never as a wrong object. JSON, not
 pickle: anything that can write to the Redis must not be able to run code in the bot, and
 pickles of our classes break silently when the classes change. `Codec.of(SomeType)` uses
-pydantic's TypeAdapter, which handles dataclasses holding pydantic models; a model field
-declared with `exclude=True` is not written by it, so such a type needs its own `dump`/`load`.
+pydantic's TypeAdapter, which handles dataclasses holding pydantic models. A model field
+declared with `exclude=True` (`ocsf.Device.unmapped`, `current`: kept out of OCSF output) is
+not written by the TypeAdapter; `Codec.of(SomeType, excluded=True)` writes those too
+(`with_excluded`), so that what is read back renders as what was written.
 
 While Redis is down values are kept in the replica (`LocalKeyValue`) and read from there too,
 also after Redis is back (a card posted during the outage still opens on the replica that
@@ -21,14 +23,16 @@ posted it).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
+from pydantic_core import to_jsonable_python
 
 from bot.logs import get_logger
 from bot.state.link import RedisDown, RedisLink, as_bytes
@@ -49,12 +53,16 @@ class Codec(Generic[T]):
     load: Callable[[Any], T]
 
     @classmethod
-    def of(cls, kind: type[T], *, version: int = 1) -> Codec[T]:
-        """A codec by pydantic's TypeAdapter for `kind` (dataclasses, models, tuples, …)."""
+    def of(cls, kind: type[T], *, version: int = 1, excluded: bool = False) -> Codec[T]:
+        """A codec by pydantic's TypeAdapter for `kind` (dataclasses, models, tuples, …);
+        `excluded`: models' `exclude=True` fields are written too (`with_excluded`)."""
         adapter = TypeAdapter(kind)
-        return cls(
-            version, lambda value: adapter.dump_python(value, mode="json"), adapter.validate_python
-        )
+
+        def dump(value: T) -> Any:
+            dumped = adapter.dump_python(value, mode="json")
+            return with_excluded(value, dumped) if excluded else dumped
+
+        return cls(version, dump, adapter.validate_python)
 
     def encode(self, value: T) -> bytes:
         return json.dumps(
@@ -67,6 +75,30 @@ class Codec(Generic[T]):
         if not isinstance(envelope, dict) or envelope.get("v") != self.version:
             return None
         return self.load(envelope["data"])
+
+
+def with_excluded(value: Any, dumped: Any) -> Any:
+    """`dumped` (what the TypeAdapter wrote for `value`) with the `exclude=True` fields of
+    every model inside `value` added back, as JSON-able data; walks `value` and `dumped`
+    side by side (models, dataclasses, sequences, mappings)."""
+    if isinstance(value, BaseModel) and isinstance(dumped, dict):
+        for name, info in type(value).model_fields.items():
+            inner = getattr(value, name)
+            if name in dumped:
+                dumped[name] = with_excluded(inner, dumped[name])
+            elif info.exclude and inner is not None:
+                dumped[name] = to_jsonable_python(inner)
+    elif dataclasses.is_dataclass(value) and isinstance(dumped, dict):
+        for item in dataclasses.fields(value):
+            if item.name in dumped:
+                dumped[item.name] = with_excluded(getattr(value, item.name), dumped[item.name])
+    elif isinstance(value, list | tuple) and isinstance(dumped, list):
+        return [with_excluded(v, d) for v, d in zip(value, dumped, strict=False)]
+    elif isinstance(value, Mapping) and isinstance(dumped, dict):
+        for key, inner in value.items():
+            if (name := str(key)) in dumped:
+                dumped[name] = with_excluded(inner, dumped[name])
+    return dumped
 
 
 class KeyValue(Protocol[T]):
@@ -92,6 +124,10 @@ class LocalKeyValue(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    @property
+    def max_entries(self) -> int:
+        return self._max
 
     async def put(self, key: str, value: T, ttl: float) -> None:
         self._entries.pop(key, None)
