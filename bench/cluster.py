@@ -38,6 +38,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
+import redis
 
 from bench.balancer import AVOID, REPLICA
 from bench.child import ROOT, BotLog
@@ -55,6 +56,8 @@ RETRY_WAITS = (1.0, 60.0 / RETRY_SCALE, 300.0 / RETRY_SCALE)
 START_TIMEOUT = 60.0  # seconds for a replica to answer /healthz
 STOP_TIMEOUT = 40.0  # a replica drains for up to 20 s (bot.runtime.SHUTDOWN_GRACE)
 # The developer's own settings never reach a replica: it gets only what the bench sets.
+# Log lines kept whole, in order: how each replica opened its state, and Redis's edges.
+EDGES = frozenset({"state_opened", "redis_down", "redis_back"})
 SCRUBBED = ("SLACK_", "MDE_", "BOT_", "PORT", "REDIS_", "DATABASE_URL", "AUDIT_DATABASE")
 
 
@@ -79,6 +82,7 @@ class Replica:
     process: asyncio.subprocess.Process | None = None
     starts: int = 0
     health: dict[str, Any] = field(default_factory=dict)  # /healthz at start-up
+    edges: list[dict[str, Any]] = field(default_factory=list)  # EDGES lines, as logged
     _drain: asyncio.Task[None] | None = None
 
     @property
@@ -114,7 +118,13 @@ class Replica:
     async def _read_log(self, process: asyncio.subprocess.Process) -> None:
         assert process.stderr is not None
         async for raw in process.stderr:
-            self.log.add(raw.decode(errors="replace").rstrip())
+            line = raw.decode(errors="replace").rstrip()
+            self.log.add(line)
+            with contextlib.suppress(ValueError, AttributeError):
+                entry = json.loads(line)
+                if entry.get("event") in EDGES:
+                    drop = ("level", "logger")
+                    self.edges.append({k: v for k, v in entry.items() if k not in drop})
 
     def kill(self) -> None:
         """`kill -9`: no drain, no goodbye."""
@@ -325,11 +335,44 @@ class Cluster:
             stats: dict[str, int] = await r.json()
             return stats
 
+    async def redis_keys(self) -> dict[str, int]:
+        """Keys in Redis by kind (`mde-bot:KIND:…`): proof that the replicas share there."""
+        if self.redis is None:
+            return {}
+
+        def census(url: str) -> dict[str, int]:
+            kinds: dict[str, int] = {}
+            with redis.Redis.from_url(url) as client:
+                for key in client.scan_iter(count=1000):
+                    parts = key.decode(errors="replace").split(":")
+                    kind = ":".join(parts[1:3]) if len(parts) > 2 else parts[-1]
+                    kinds[kind] = kinds.get(kind, 0) + 1
+            return kinds
+
+        return await asyncio.to_thread(census, self.redis.url)
+
+    async def health_floor(self, count: int) -> list[float]:
+        """Seconds for `count` GET /healthz at once through the balancer: no Slack, no
+        signature, the floor that the harness, the balancer and aiohttp put under an ack."""
+
+        async def one() -> float:
+            started = time.monotonic()
+            async with self.session.get(f"{self.balancer_url}/healthz") as r:
+                await r.read()
+            return time.monotonic() - started
+
+        return list(await asyncio.gather(*(one() for _ in range(count))))
+
     def logs(self) -> dict[str, Any]:
         return {f"replica {r.index}": r.log.as_dict() for r in self.replicas}
 
     def log_events(self, name: str) -> int:
         return sum(r.log.events.get(name, 0) for r in self.replicas)
+
+    def edges(self) -> list[dict[str, Any]]:
+        """Every replica's EDGES lines, by time."""
+        lines = [{"replica": r.index, **e} for r in self.replicas for e in r.edges]
+        return sorted(lines, key=lambda e: str(e.get("timestamp", "")))
 
 
 @dataclass
