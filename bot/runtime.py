@@ -29,6 +29,8 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
+from bot.actions.store import ActionStore
+from bot.audit.database import open_engine
 from bot.audit.store import AuditStore
 from bot.cache import TtlCache
 from bot.errors import ConfigError
@@ -38,6 +40,7 @@ from bot.mde.client import MAX_IN_FLIGHT, Answer, MdeClient, answer_cost, tls_co
 from bot.mde.limits import Budget, WaitingCount, Window
 from bot.metrics import Metrics
 from bot.settings import BotSettings, ConnectorSettings, SlackSettings
+from bot.slack.actions import keep_following
 from bot.slack.app import GuardedSite, build_bolt_app, build_web_app, build_web_client
 from bot.slack.services import Services
 from bot.state.settings import StateSettings
@@ -63,6 +66,7 @@ class Backend:
     clients: list[MdeClient]
     demo: bool  # answered by the embedded simulator
     audit: AuditStore  # the audit trail (bot.audit)
+    actions: ActionStore  # the action requests, in the same database
     state: State = field(default_factory=lambda: State(None))  # bot.state: Redis or in-process
     metrics: Metrics = field(default_factory=Metrics)
 
@@ -128,11 +132,12 @@ async def open_backend(
     audit_database: str | None = None,
     state: StateSettings | None = None,
 ) -> AsyncIterator[Backend]:
-    """The MDE side, the audit trail and the state. With no connector configured, the embedded
+    """The MDE side, the database and the state. With no connector configured, the embedded
     simulator answers (demo data): `simulator` if one is given (already started, and left
-    running), else one of our own. `audit_database`: where the trail is (a path or URL); None
-    keeps it in a temporary SQLite file that goes with the backend (the demo, tests, the CLI's
-    lookups). `state`: where the replicas share state (REDIS_URL); None: a single instance."""
+    running), else one of our own. `audit_database`: where the audit trail and the action
+    requests are (a path, or DATABASE_URL's URL); None keeps them in a temporary SQLite file
+    that goes with the backend (the demo, tests, the CLI's lookups). `state`: where the
+    replicas share state (REDIS_URL); None: a single instance."""
     metrics = Metrics()
     async with contextlib.AsyncExitStack() as stack:
         shared = await stack.enter_async_context(
@@ -141,7 +146,12 @@ async def open_backend(
         if audit_database is None:
             folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="mde-bot-audit-"))
             audit_database = str(Path(folder) / "audit.sqlite3")
-        audit = await stack.enter_async_context(await AuditStore.open(audit_database))
+        # One engine for the audit trail and the action requests: one database, two table
+        # sets, each migrated by its own history.
+        engine = open_engine(audit_database)
+        stack.push_async_callback(engine.dispose)
+        audit = await stack.enter_async_context(await AuditStore.open(engine))
+        actions = await ActionStore.open(engine)
         demo = not connectors
         if demo:
             from bot.demo import backend as demo_backend  # the demo kit, only when chosen
@@ -161,7 +171,7 @@ async def open_backend(
         for client in clients:
             stack.callback(client.tokens.close)
             stack.push_async_callback(client.close)
-        yield Backend(session, clients, demo, audit, shared, metrics)
+        yield Backend(session, clients, demo, audit, actions, shared, metrics)
 
 
 def tune_gc() -> None:
@@ -250,12 +260,18 @@ async def serve_slack(
         keepalive_timeout=settings.http_header_timeout,
     )
     await runner.setup()
+    # Submitted actions nobody follows (left by a replica that stopped): followed from here.
+    sweeper = asyncio.create_task(
+        keep_following(services.actions, services.inflight.spawn), name="follow-sweep"
+    )
     try:
         async with _socket_mode(app, slack) as socket:
             url = await _listen(runner, host, settings.port if port is None else port, settings)
             log.info("listening", url=url, connectors=[c.alias for c in backend.clients])
             yield SlackRuntime(app, url)
     finally:
+        sweeper.cancel()
+        await asyncio.gather(sweeper, return_exceptions=True)
         await runner.cleanup()  # no new requests from here on
         if cancelled := await services.inflight.drain(SHUTDOWN_GRACE):
             log.warning("shutdown_cancelled_work", tasks=cancelled, grace_seconds=SHUTDOWN_GRACE)

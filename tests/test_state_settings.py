@@ -11,7 +11,6 @@ from bot.mde.limits import API_WINDOWS
 from bot.state.cache import LocalCache, SharedCache
 from bot.state.dedupe import LocalDedupe, RedisDedupe
 from bot.state.lease import LocalLeases, RedisLeases
-from bot.state.requests import LocalRequestStore, RedisRequestStore
 from bot.state.settings import StateSettings, load_state_settings
 from bot.state.shared import open_state
 from bot.state.store import Codec, LocalKeyValue, RedisKeyValue
@@ -73,7 +72,6 @@ async def test_without_redis_every_store_is_in_process() -> None:
         assert isinstance(state.cache("contoso"), LocalCache)
         assert isinstance(state.rate_window("contoso:api", API_WINDOWS), LocalRateWindow)
         assert isinstance(state.leases("follow"), LocalLeases)
-        assert isinstance(state.requests("actions", final={"done"}), LocalRequestStore)
 
 
 async def test_with_redis_every_store_is_shared(redis_url: str) -> None:
@@ -90,7 +88,6 @@ async def test_with_redis_every_store_is_shared(redis_url: str) -> None:
         assert isinstance(window, RedisRateWindow)
         assert [w.calls for w in window.share] == [33, 500]
         assert isinstance(state.leases("follow"), RedisLeases)
-        assert isinstance(state.requests("actions", final={"done"}), RedisRequestStore)
 
 
 async def test_a_redis_that_is_not_there_starts_on_the_fallbacks() -> None:

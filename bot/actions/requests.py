@@ -1,31 +1,26 @@
-"""Action requests and where they are kept.
+"""Action requests: what one is, and the stages it goes through.
 
 A request goes one way through its stages; each step is taken by exactly one caller, however
-many click at once (`ActionStore.advance` compares and sets under one lock):
+many click at once, on however many replicas (`bot.actions.store.ActionStore.advance`
+compares and sets in the database):
 
     awaiting approval ──approve──▶ submitting ──MDE took it──▶ submitted ──final──▶ done
           │   └──reject──▶ rejected      └──MDE refused──▶ failed        └──cancel──▶ cancelled
           └──(too late)──▶ expired
     (no approval needed: created straight into submitting)
 
-The store here lives in the process. It keeps every open request and the most recent finished
-ones (MAX_REQUESTS in all): a card's buttons for an older request say it is unknown.
+Where requests are kept: `bot.actions.store` (the bot's database, shared by the replicas).
 """
 
 from __future__ import annotations
 
-import asyncio
 import secrets
-from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from bot.mde.actions import ActionKind
-
-MAX_REQUESTS = 5000
-MAX_KEYS = 5000  # idempotency keys remembered (a modal's view id, a click's id)
 
 
 class Stage(StrEnum):
@@ -94,67 +89,3 @@ class ActionRequest:
 
 def new_request_id() -> str:
     return secrets.token_hex(8)
-
-
-class ActionStore:
-    """Requests by id, and the idempotency keys that created them."""
-
-    def __init__(self, *, max_requests: int = MAX_REQUESTS) -> None:
-        self._requests: OrderedDict[str, ActionRequest] = OrderedDict()
-        self._keys: OrderedDict[str, str] = OrderedDict()
-        self._max = max_requests
-        self._lock = asyncio.Lock()
-
-    def __len__(self) -> int:
-        return len(self._requests)
-
-    async def create(self, request: ActionRequest, *, key: str) -> tuple[ActionRequest, bool]:
-        """Keep `request`, unless `key` already made one: (the request, whether it is new).
-        A modal submitted twice, or a click delivered twice, makes one request."""
-        async with self._lock:
-            if (known := self._keys.get(key)) is not None and known in self._requests:
-                return self._requests[known], False
-            self._requests[request.id] = request
-            self._keys[key] = request.id
-            self._trim()
-            return request, True
-
-    async def get(self, request_id: str) -> ActionRequest | None:
-        return self._requests.get(request_id)
-
-    async def advance(
-        self, request_id: str, expect: frozenset[Stage] | Stage, **changes: Any
-    ) -> ActionRequest | None:
-        """Apply `changes` if the request is still at one of the `expect`ed stages; None when
-        it is not (someone else took that step first) or is unknown."""
-        wanted = frozenset({expect}) if isinstance(expect, Stage) else expect
-        async with self._lock:
-            current = self._requests.get(request_id)
-            if current is None or current.stage not in wanted:
-                return None
-            updated = replace(current, **changes)
-            self._requests[request_id] = updated
-            return updated
-
-    async def note(self, request_id: str, **changes: Any) -> ActionRequest | None:
-        """Changes that are not a step (MDE's status within a stage, the Slack message)."""
-        async with self._lock:
-            current = self._requests.get(request_id)
-            if current is None:
-                return None
-            updated = replace(current, **changes)
-            self._requests[request_id] = updated
-            return updated
-
-    async def open_requests(self) -> list[ActionRequest]:
-        return [r for r in self._requests.values() if not r.stage.final]
-
-    def _trim(self) -> None:
-        """Forget the oldest finished requests beyond the bound (open ones are kept)."""
-        while len(self._requests) > self._max:
-            finished = next((k for k, r in self._requests.items() if r.stage.final), None)
-            if finished is None:
-                break
-            del self._requests[finished]
-        while len(self._keys) > MAX_KEYS:
-            self._keys.popitem(last=False)

@@ -24,13 +24,15 @@ from typing import Any, Literal, Protocol
 
 from bot.actions import mde as calls
 from bot.actions.policy import CLASS_OF, Policy, Target
-from bot.actions.requests import ActionRequest, ActionStore, Stage, new_request_id
+from bot.actions.requests import ActionRequest, Stage, new_request_id
+from bot.actions.store import ActionStore
 from bot.audit.records import Actor, AuditKind, Place
 from bot.errors import InputError, MdeError
 from bot.logs import get_logger
 from bot.mde.actions import ActionKind
 from bot.mde.client import MdeClient
 from bot.slack.mrkdwn import mention
+from bot.state.lease import Leases, LocalLeases
 
 log = get_logger(__name__)
 
@@ -98,17 +100,19 @@ class ActionService:
         policy: Policy,
         audit: Auditor,
         *,
+        store: ActionStore,
         mode: Mode = "off",
-        store: ActionStore | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         poll_first: float = POLL_FIRST,
+        leases: Leases | None = None,
     ) -> None:
         self.clients = clients
         self.policy = policy
         self.audit = audit
         self.mode = mode
-        self.store = store or ActionStore()
+        self.store = store
+        self.leases: Leases = leases or LocalLeases()  # who follows which request (bot.state)
         self.on_change: Listener = _nobody  # set by the Slack edge
         self._clock = clock
         self._sleep = sleep

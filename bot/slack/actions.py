@@ -3,13 +3,21 @@ request's message in its thread, posted once and then updated as the action goes
 
 When a request ends, its thread hears it with the requester named (so they are told), and an
 investigation package's link goes to the requester alone, by direct message.
+
+Exactly one replica follows each submitted action (`follow`): it holds the request's lease
+(`bot.state.lease`: on Redis when the replicas share state) and renews it while it polls; a
+replica that loses it stops. Every replica also looks, at start-up and then every
+`SWEEP_EVERY`, for submitted requests that nobody follows (`keep_following`): a request whose
+follower died, or stopped in a rolling restart, is taken over within a lease's TTL.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -21,6 +29,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.actions.policy import Policy
 from bot.actions.requests import ActionRequest, Stage
 from bot.actions.service import ActionService, Asker
+from bot.audit.database import DatabaseUnavailable
 from bot.cache import TtlCache
 from bot.errors import MdeError
 from bot.logs import get_logger
@@ -30,10 +39,14 @@ from bot.render.actions import package_message, request_message
 from bot.slack.access import Access
 from bot.slack.mrkdwn import mention
 from bot.slack.payloads import clicker, requester_teams
+from bot.state.lease import Held, Leases
 
 log = get_logger(__name__)
 
 FOLLOW_PRIORITY_FOR = 5 * 3600.0  # the polling of one action may wait for budget this long
+LEASE_TTL = 30.0  # seconds a follower's lease lasts unless renewed (a dead one's is free then)
+RENEW_EVERY = LEASE_TTL / 3
+SWEEP_EVERY = LEASE_TTL  # how often a replica looks for submitted requests nobody follows
 
 
 async def asker(
@@ -140,9 +153,52 @@ def link_expiry(url: str) -> int | None:
 
 
 async def follow(service: ActionService, request: ActionRequest) -> None:
-    """Follow a submitted action to its end, its MDE calls at the budget's lower priority."""
+    """Follow a submitted action to its end, its MDE calls at the budget's lower priority,
+    unless another replica does (its lease): renewed while polling, released at the end;
+    lost (another replica took it while this one could not renew), the polling stops."""
     if request.stage is not Stage.SUBMITTED:
         return
+    held = await service.leases.acquire(f"request:{request.id}", LEASE_TTL)
+    if held is None:
+        return  # followed elsewhere (or already here)
     deadline = time.monotonic() + FOLLOW_PRIORITY_FOR
-    with requested_by(Requester(f"action:{request.id}", Priority.AUTO, deadline)):
-        await service.follow(request)
+    try:
+        with requested_by(Requester(f"action:{request.id}", Priority.AUTO, deadline)):
+            polling = asyncio.create_task(service.follow(request), name=f"follow-{request.id}")
+        keeper = asyncio.create_task(_keep(service.leases, held), name=f"lease-{request.id}")
+        try:
+            await asyncio.wait((polling, keeper), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (polling, keeper):
+                task.cancel()
+            await asyncio.gather(polling, keeper, return_exceptions=True)
+        if not polling.cancelled():
+            polling.result()  # the follower's own error, if it had one
+    finally:
+        await service.leases.release(held)
+
+
+async def _keep(leases: Leases, held: Held) -> None:
+    """Renew `held` until it is lost (then return: the follower stops)."""
+    while True:
+        await asyncio.sleep(RENEW_EVERY)
+        if not await leases.renew(held, LEASE_TTL):
+            log.warning("action_follow_lost", lease=held.name)
+            return
+
+
+async def keep_following(
+    service: ActionService,
+    spawn: Callable[[Coroutine[Any, Any, None]], None],
+    *,
+    every: float = SWEEP_EVERY,
+) -> None:
+    """Forever: follow (`spawn(follow(…))`) every submitted request nobody follows, now and
+    every `every` seconds (with jitter, so replicas started together do not ask together).
+    A database that does not answer is tried again at the next sweep."""
+    while True:
+        with contextlib.suppress(DatabaseUnavailable):
+            for request in await service.store.open_requests():
+                if request.stage is Stage.SUBMITTED and request.mde_id is not None:
+                    spawn(follow(service, request))
+        await asyncio.sleep(every * random.uniform(0.8, 1.2))  # noqa: S311 - jitter, not a secret

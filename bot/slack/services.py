@@ -255,6 +255,8 @@ class Services:
             {c.alias: c for c in backend.clients},
             policy_from_settings(settings),
             backend.audit,
+            store=backend.actions,
+            leases=backend.state.leases("follow"),
             mode=settings.actions,
             poll_first=settings.action_poll_seconds,
         )

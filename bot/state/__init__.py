@@ -17,11 +17,11 @@ Modules (importing this package imports none of them):
 - `window`: `RateWindow.take/wait`, MDE's call budget across replicas (one Lua script on
   sorted sets, Redis's clock)
 - `lease`: `Leases.acquire/renew/release`, one holder per name (SET NX PX, Lua token checks)
-- `requests`: `RequestStore`, action requests by compare-and-set (WATCH/MULTI)
 - `link`: the Redis client, its timeouts, and outage detection (`redis_down`, `redis_back`)
 - `settings`: REDIS_URL, REDIS_PREFIX, BOT_REPLICAS
 - `shared`: `open_state` and `State`, which builds the stores
 
-Redis unavailable: every kind but `requests` keeps working on its in-process fallback, as
-each module's docstring says; `requests` raises `StateUnavailable`.
+Redis unavailable: every kind keeps working on its in-process fallback, as each module's
+docstring says. Action requests and approvals are not here: they must be durable, and live in
+the database beside the audit trail (`bot.actions.store`).
 """

@@ -8,7 +8,8 @@ otherwise (a single instance, as before).
         answers = state.cache(f"mde:{alias}", ttl=cache_ttl, max_bytes=cache_bytes)
         budget = state.rate_window(f"mde:{alias}:api", API_WINDOWS)
         leases = state.leases("follow")
-        requests = state.requests("actions", final={str(s) for s in FINAL})
+
+(Action requests are not here: they live in the database, `bot.actions.store`.)
 
 Each name separates one store's keys from another's within REDIS_PREFIX; in-process stores
 ignore it. Building a store does no I/O.
@@ -17,7 +18,7 @@ ignore it. Building a store does no I/O.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -28,7 +29,6 @@ from bot.state.cache import CACHE_BYTES, CACHE_TTL, AnswerCache, LocalCache, Sha
 from bot.state.dedupe import DEDUPE_TTL, MAX_KEYS, Dedupe, LocalDedupe, RedisDedupe
 from bot.state.lease import Leases, LocalLeases, RedisLeases
 from bot.state.link import RedisLink, open_redis
-from bot.state.requests import LocalRequestStore, RedisRequestStore, RequestStore
 from bot.state.settings import StateSettings
 from bot.state.store import MAX_ENTRIES, Codec, KeyValue, LocalKeyValue, RedisKeyValue
 from bot.state.window import LocalRateWindow, RateWindow, RedisRateWindow
@@ -98,11 +98,6 @@ class State:
         if self.link is None:
             return LocalLeases()
         return RedisLeases(self.link, name)
-
-    def requests(self, name: str, *, final: Collection[str]) -> RequestStore:
-        if self.link is None:
-            return LocalRequestStore(final=final)
-        return RedisRequestStore(self.link, name, final=final)
 
 
 @contextlib.asynccontextmanager

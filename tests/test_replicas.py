@@ -1,0 +1,156 @@
+"""Two replicas of the bot behind one Slack, sharing one real Redis (and one database): what
+one replica did, the other knows. Each test drives both through the Slack stand-in, the MDE
+simulator behind, and asserts what reached Slack and MDE after both have shut down (the
+shutdown drains every piece of work a replica accepted, so nothing can still arrive)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot import runtime
+from bot.demo.simulator import Simulator
+from bot.demo.simulator.data import DEMO_IP, HOST_PREFIX
+from bot.demo.standin import SlackStandIn
+from bot.settings import BotSettings
+from bot.slack.buttons import ActionId
+from bot.state.settings import StateSettings
+from tests.conftest import Stack, open_stack, redis_state
+from tests.slack_helpers import posts, shown
+from tests.test_actions_flow import (
+    SECOND,
+    acting,
+    card,
+    latest,
+    open_form,
+    request_posts,
+    submit,
+    values,
+)
+from tests.test_actions_flow import click as approve
+from tests.test_slack_actions import alert_titles, answer_to, click, command_card
+from tests.test_slack_enrichment import message_event, replies
+
+RETRY = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+
+
+def shared(redis_url: str, replicas: int = 2) -> StateSettings:
+    """Every replica's state settings: one Redis, one prefix of the test's own."""
+    return redis_state(redis_url, replicas=replicas, prefix=f"test-{secrets.token_hex(4)}")
+
+
+@contextlib.asynccontextmanager
+async def two_replicas(
+    simulator: Simulator,
+    slack: SlackStandIn,
+    settings: BotSettings,
+    state: StateSettings,
+    database: str,
+) -> AsyncIterator[tuple[Stack, Stack]]:
+    """Two bots on one simulator, one stand-in, one Redis and one database."""
+    async with (
+        open_stack(simulator, slack, settings, state=state, database=database) as a,
+        open_stack(simulator, slack, settings, state=state, database=database) as b,
+    ):
+        yield a, b
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> str:
+    return str(tmp_path / "bot.sqlite3")
+
+
+async def test_a_retry_delivered_to_the_other_replica_gets_no_second_reply(
+    simulator: Simulator,
+    slack: SlackStandIn,
+    settings: BotSettings,
+    redis_url: str,
+    database: str,
+) -> None:
+    event = message_event(f"look at {DEMO_IP}")
+    control = message_event(f"and {DEMO_IP} again")
+    async with two_replicas(simulator, slack, settings, shared(redis_url), database) as (a, b):
+        first = await slack.event(a.url, event, event_id="Ev0REPLICA01")
+        retry = await slack.event(b.url, event, event_id="Ev0REPLICA01", headers=RETRY)
+        other = await slack.event(b.url, control, event_id="Ev0REPLICA02")
+        assert (first.status, retry.status, other.status) == (200, 200, 200)
+        await posts(slack, 2)
+
+    assert sorted(p["thread_ts"] for p in replies(slack)) == sorted([event["ts"], control["ts"]])
+
+
+async def test_a_card_posted_by_one_replica_answers_a_click_through_the_other(
+    simulator: Simulator,
+    slack: SlackStandIn,
+    settings: BotSettings,
+    redis_url: str,
+    database: str,
+) -> None:
+    async with two_replicas(simulator, slack, settings, shared(redis_url), database) as (a, b):
+        card = await command_card(a, f"host {HOST_PREFIX}")
+        total = int(card.label(ActionId.SHOW_ALL).split()[2])
+        simulator.reset_counters()
+
+        clicked = await click(b, card, ActionId.SHOW_ALL)
+
+        answer = await answer_to(slack, clicked)
+        assert len(alert_titles(answer)) == total
+        assert "expired" not in answer["text"]
+        assert simulator.calls["*"] == 0  # the report came from Redis, not from MDE again
+
+
+# ---------------------------------------------------------------------- response actions
+
+
+async def test_an_action_asked_on_one_replica_and_approved_on_the_other_is_sent_once(
+    simulator: Simulator, slack: SlackStandIn, redis_url: str, database: str
+) -> None:
+    """The form submitted through both replicas makes one request; the approval clicked on
+    both at once sends one action to MDE; the replica that sent it follows it to the end."""
+    simulator.knobs.action_pickup = 0.1
+    simulator.knobs.action_run = 0.2
+    async with two_replicas(simulator, slack, acting(), shared(redis_url), database) as (a, b):
+        form = await open_form(a, await card(a))
+        assert await submit(a, form, values("isolate_full")) == (200, "")
+        assert await submit(b, form, values("isolate_full")) == (200, "")
+        await slack.wait_for(lambda: bool(request_posts(slack)))
+        [waiting] = request_posts(slack)
+
+        await asyncio.gather(*(approve(r, waiting, ActionId.APPROVE, SECOND) for r in (a, b, a, b)))
+        await slack.wait_for(lambda: "Succeeded" in shown(latest(slack)), within=10)
+
+    [action] = simulator.actions
+    assert action.type == "Isolate"
+    assert len(request_posts(slack)) == 1
+    assert f"approved by <@{SECOND}>" in shown(latest(slack))
+
+
+async def test_a_follow_up_left_by_a_stopped_replica_is_taken_over(
+    simulator: Simulator,
+    slack: SlackStandIn,
+    redis_url: str,
+    database: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A rolling restart: the replica following an action stops before MDE finishes it (its
+    shutdown grace runs out); the replica that starts next finds the action nobody follows
+    and tells the thread how it ended."""
+    monkeypatch.setattr(runtime, "SHUTDOWN_GRACE", 0.2)
+    simulator.knobs.action_pickup = 0.5
+    simulator.knobs.action_run = 1.0
+    state = shared(redis_url)
+    async with open_stack(simulator, slack, acting(), state=state, database=database) as a:
+        form = await open_form(a, await card(a))
+        await submit(a, form, values("scan_quick"))
+        await slack.wait_for(lambda: bool(request_posts(slack)))
+    assert "Succeeded" not in shown(latest(slack))  # stopped while MDE still ran it
+
+    async with open_stack(simulator, slack, acting(), state=state, database=database):
+        await slack.wait_for(lambda: "Succeeded" in shown(latest(slack)), within=10)
+
+    assert len(simulator.actions) == 1
