@@ -45,6 +45,7 @@ from bot.slack.app import GuardedSite, build_bolt_app, build_web_app, build_web_
 from bot.slack.services import Services
 from bot.state.settings import StateSettings
 from bot.state.shared import State, open_state
+from bot.state.window import RateWindow
 
 if TYPE_CHECKING:
     from bot.demo.simulator import Simulator
@@ -77,9 +78,11 @@ def _client(
     session: aiohttp.ClientSession,
     settings: BotSettings,
     waiting: WaitingCount,
+    state: State,
 ) -> MdeClient:
     """One connector's client: its cache, its budgets (MDE's minute and hour, scaled by
-    BOT_MDE_RATE_WINDOW for load tests) and its token provider."""
+    BOT_MDE_RATE_WINDOW for load tests; counted in Redis for every replica when the state is
+    shared) and its token provider."""
     minute, hour = settings.mde_rate_window, settings.mde_rate_window * 60
     api = (
         Window(settings.mde_calls_per_minute, minute),
@@ -100,25 +103,43 @@ def _client(
         session,
         TokenProvider(connector),
         ssl_context=ssl_context,
-        budget=Budget(api, total=waiting, max_in_flight=MAX_IN_FLIGHT),
-        hunting_budget=Budget(hunting, total=waiting, max_in_flight=MAX_IN_FLIGHT),
+        budget=Budget(
+            api,
+            total=waiting,
+            max_in_flight=MAX_IN_FLIGHT,
+            shared=_shared_window(state, f"{connector.alias}:api", api),
+        ),
+        hunting_budget=Budget(
+            hunting,
+            total=waiting,
+            max_in_flight=MAX_IN_FLIGHT,
+            shared=_shared_window(state, f"{connector.alias}:hunting", hunting),
+        ),
         cache=cache,
         timeout=settings.mde_call_timeout,
     )
+
+
+def _shared_window(state: State, name: str, windows: Sequence[Window]) -> RateWindow | None:
+    """The budget's windows counted in Redis for every replica; None for a single instance
+    (the budget's own windows decide)."""
+    return state.rate_window(name, windows) if state.link is not None else None
 
 
 async def build_clients(
     connectors: Sequence[ConnectorSettings],
     session: aiohttp.ClientSession,
     settings: BotSettings,
+    state: State | None = None,
 ) -> list[MdeClient]:
     """A client per enabled connector, sharing one bound on the calls waiting."""
+    state = state or State(None)
     waiting = WaitingCount()
     enabled = [c for c in connectors if c.enabled]
     # TLS contexts read CA files: off the loop.
     contexts = await asyncio.to_thread(lambda: [tls_context(c) for c in enabled])
     return [
-        _client(c, ctx, session, settings, waiting)
+        _client(c, ctx, session, settings, waiting, state)
         for c, ctx in zip(enabled, contexts, strict=True)
     ]
 
@@ -167,7 +188,7 @@ async def open_backend(
                 connector=aiohttp.TCPConnector(limit=CONNECTION_POOL), trust_env=True
             )
         )
-        clients = await build_clients(connectors, session, settings)
+        clients = await build_clients(connectors, session, settings, shared)
         for client in clients:
             stack.callback(client.tokens.close)
             stack.push_async_callback(client.close)

@@ -17,10 +17,13 @@ from bot import runtime
 from bot.demo.simulator import Simulator
 from bot.demo.simulator.data import DEMO_IP, HOST_PREFIX
 from bot.demo.standin import SlackStandIn
+from bot.indicators import Extraction, Indicator, IndicatorType
+from bot.runtime import open_backend
 from bot.settings import BotSettings
 from bot.slack.buttons import ActionId
+from bot.slack.services import Services
 from bot.state.settings import StateSettings
-from tests.conftest import Stack, open_stack, redis_state
+from tests.conftest import Stack, bot_settings, open_stack, redis_state
 from tests.slack_helpers import posts, shown
 from tests.test_actions_flow import (
     SECOND,
@@ -154,3 +157,33 @@ async def test_a_follow_up_left_by_a_stopped_replica_is_taken_over(
         await slack.wait_for(lambda: "Succeeded" in shown(latest(slack)), within=10)
 
     assert len(simulator.actions) == 1
+
+
+# ---------------------------------------------------------------------- the call budget
+
+
+async def test_replicas_share_one_call_budget(simulator: Simulator, redis_url: str) -> None:
+    """Two replicas, each given a burst of 50 lookups (100 calls) against one tenant whose
+    budget is 50 calls a second: together they stay within it (MDE counts per app and
+    tenant), none is lost, none earns a 429. Alone, each would have spent the whole budget."""
+    simulator.knobs.rate_limit = 50
+    simulator.knobs.rate_window = 1.0
+    settings = bot_settings(mde_calls_per_minute=50, mde_rate_window=1.0)
+    state = shared(redis_url)
+    async with (
+        open_backend([], settings, simulator=simulator, state=state) as a,
+        open_backend([], settings, simulator=simulator, state=state) as b,
+    ):
+        services = [Services.build(backend, settings).enrichment for backend in (a, b)]
+        await asyncio.sleep(1.0)  # let the sign-in calls age out of the window
+        simulator.reset_counters()
+        lookups = [
+            service.lookup(Extraction((Indicator(IndicatorType.IPV4, ip),)), tenants=["contoso"])
+            for n, service in enumerate(services)
+            for ip in (f"10.78.{n}.{m + 1}" for m in range(50))
+        ]
+        reports = await asyncio.gather(*lookups)
+    assert all(not r.problems for r in reports)
+    assert simulator.calls["*"] == 200
+    assert simulator.calls["429"] == 0
+    assert simulator.peak_window_calls <= 50

@@ -24,6 +24,13 @@ Who waits for what is decided by one scheduler per budget, never by whoever hold
 The requester of the calls being made is a context variable (`REQUESTER`), set once where a
 Slack request's work starts; every MDE call made within it is counted for that requester.
 
+Several replicas (REDIS_URL set): the windows are counted in Redis for all of them together
+(`shared`, a `bot.state.window.RateWindow`), since MDE counts per app and tenant whatever the
+number of replicas. The scheduler stays here: each replica orders its own callers as above,
+and asks the shared window "may one more start now, or how long until?" for the call at the
+head of its queue, which counts it when it may (one atomic step in Redis). Estimates
+(`delay`) go by this replica's own calls.
+
 Why our own and not a rate-limit library: the libraries (`limits`, `aiolimiter`) answer "may one
 more call go now?"; this answers "who goes next, and when", with priorities, per-user turns, an
 estimate users are told ("queued, about 40 s") and MDE's Retry-After pauses. The windows are the
@@ -41,6 +48,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequen
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +113,14 @@ def requested_by(requester: Requester) -> Iterator[None]:
         yield
     finally:
         REQUESTER.reset(token)
+
+
+class SharedWindow(Protocol):
+    """The call budget's windows as several replicas count them (`bot.state.window`)."""
+
+    async def take(self, *, reserve: float = 0.0) -> float:
+        """0 when one more call fits now (and it is counted); else the seconds until it would."""
+        ...
 
 
 class QueueFull(Exception):
@@ -221,8 +237,11 @@ class Budget:
         max_in_flight: int | None = None,
         clock: Callable[[], float] = time.monotonic,
         wait: Callable[[asyncio.Event, float], Awaitable[None]] = _wait_for_event,
+        shared: SharedWindow | None = None,
     ) -> None:
         self._clock = clock
+        self._shared = shared  # the windows all replicas count (None: this process alone)
+        self._reserve = reserve
         self._wait_event = wait
         self._windows = [SlidingWindow(w, clock) for w in windows]
         self._reserved = [math.floor(w.calls * reserve) for w in windows]
@@ -285,7 +304,12 @@ class Budget:
                 booking.spend()  # this call was counted as booked: it is real now
         if requester.deadline is not None and self._clock() >= requester.deadline:
             raise DeadlinePassed
-        if not self.waiting and self._room() and self._wait(requester.priority) <= 0:
+        if (
+            self._shared is None
+            and not self.waiting
+            and self._room()
+            and self._wait(requester.priority) <= 0
+        ):
             self._grant()
             return
         self._admit(requester)
@@ -350,9 +374,11 @@ class Budget:
             if not self._room():
                 await self._wait_event(self._changed, IDLE_CHECK)  # until a call ends
                 continue
-            if (wait := self._wait(priority)) > 0:
+            if (wait := self._wait(priority)) > 0 or (wait := await self._take(priority)) > 0:
                 await self._wait_event(self._changed, wait)
                 continue  # look again: someone who goes first may have come
+            if waiter.granted.done():
+                continue  # cancelled while the shared window was asked: its slot is spent
             self._leave(waiter)
             self._grant()
             waiter.granted.set_result(None)
@@ -419,6 +445,13 @@ class Budget:
         if ahead == 0:
             waits += [w.settled(self.in_flight, keep_free=r) for w, r in pairs]
         return max([pause, *waits, 0.0])
+
+    async def _take(self, priority: Priority) -> float:
+        """With shared windows: count the call about to start in them, or the seconds until
+        it may (nothing counted). Without: 0, the local windows decided."""
+        if self._shared is None:
+            return 0.0
+        return await self._shared.take(reserve=self._reserve if priority is Priority.AUTO else 0)
 
     def _room(self) -> bool:
         return self.max_in_flight is None or self.in_flight < self.max_in_flight
