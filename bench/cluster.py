@@ -172,6 +172,7 @@ class Delivery:
 
     ts: str  # the message's ts: its thread's key in the stand-in
     event_id: str
+    body: str = field(repr=False, default="")
     attempts: list[Attempt] = field(default_factory=list)
 
     @property
@@ -225,8 +226,10 @@ class Cluster:
         avoid: Sequence[int] = (),
         to: str | None = None,
         wait: float = SLACK_ACK_TIMEOUT,
+        session: aiohttp.ClientSession | None = None,
     ) -> Attempt:
-        """One signed POST through the balancer (or `to` a replica's URL)."""
+        """One signed POST through the balancer (or `to` a replica's URL, on `session` if
+        given: its connections are its own)."""
         headers = {"Content-Type": content_type, **self.slack.sign(body)}
         if retry is not None:
             headers |= {"X-Slack-Retry-Num": str(retry[0]), "X-Slack-Retry-Reason": retry[1]}
@@ -235,7 +238,7 @@ class Cluster:
         url = f"{to or self.balancer_url}/slack/events"
         started = time.monotonic()
         try:
-            async with self.session.post(
+            async with (session or self.session).post(
                 url, data=body.encode(), headers=headers, timeout=_timeout(wait)
             ) as answer:
                 await answer.read()
@@ -250,8 +253,8 @@ class Cluster:
     async def deliver(self, text: str, *, user: str = USER) -> Delivery:
         """A message event, delivered as Slack does: retried on a timeout or an error."""
         ts, envelope = self._envelope(text, user)
-        delivery = Delivery(ts, envelope["event_id"])
         body = json.dumps(envelope)
+        delivery = Delivery(ts, envelope["event_id"], body)
         retry: tuple[int, str] | None = None
         for number in range(len(RETRY_WAITS) + 1):
             attempt = await self.send(body, "application/json", retry=retry)
@@ -350,6 +353,16 @@ class Cluster:
             return kinds
 
         return await asyncio.to_thread(census, self.redis.url)
+
+    async def redis_exists(self, *keys: str) -> list[bool]:
+        if self.redis is None:
+            return [False for _ in keys]
+
+        def exists(url: str) -> list[bool]:
+            with redis.Redis.from_url(url) as client:
+                return [bool(client.exists(k)) for k in keys]
+
+        return await asyncio.to_thread(exists, self.redis.url)
 
     async def health_floor(self, count: int) -> list[float]:
         """Seconds for `count` GET /healthz at once through the balancer: no Slack, no

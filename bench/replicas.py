@@ -20,7 +20,9 @@ calls, 100 ms each) and the bots post "nothing found" too, so every message gets
    work is in flight), delivered as Slack delivers them (a 3-s ack timeout; three retries,
    1 s, 2 s and 10 s apart: Slack's 1 s, 1 min and 5 min, the minutes divided by 30). Halfway,
    one replica gets SIGKILL; 3 s later it is started again (as a supervisor would). Lost (no
-   reply once the retries are over) and answered twice: target 0 each.
+   reply once the retries are over) and answered twice: target 0 each. For each lost one the
+   details say whether Redis still holds its dedupe key and whether a late retry to another
+   replica is answered (Slack sends none after an ack).
 5. Rolling restart under load: cards posted first; then, under the same load, each replica in
    turn gets SIGTERM (it stops listening, drains, exits) and is started again on its port,
    healthy before the next. Lost and twice (target 0), and the cards' buttons clicked after
@@ -30,7 +32,9 @@ calls, 100 ms each) and the bots post "nothing found" too, so every message gets
    Lost and twice (target 0), the busiest window ÷ budget (≤ 1), MDE's 429s (0).
 7. Acks: `/mde` commands at once (wide budget, 100 ms per MDE call, as section 1): the ack
    p99 at 600 in flight across 3 replicas ÷ the p99 at 200 in flight on 1 replica, both
-   through the balancer. Times are Slack's view: from the POST leaving to its answer read.
+   through the balancer; beside it, the same sent straight to the replicas (200 each), since
+   the balancer here is a Python process on the same CPUs. Times are Slack's view: from the
+   POST leaving to its answer read.
 
 `--quick` runs each with fewer requests and a 6-s Redis outage. The machine runs all of it
 (three replicas, the balancer, Redis, PostgreSQL, the simulator, the stand-in and the load
@@ -45,6 +49,8 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import aiohttp
 
 from bench.cluster import (
     RETRY_SCALE,
@@ -343,16 +349,13 @@ async def kill_mid_burst(cluster: Cluster, result: SectionResult, size: Sizes) -
         and not any(p.at < killed_at for p in cluster.slack.finals.get(d.ts, []))
     ]
     lost_in_hand = sum(1 for d in in_hand if cluster.replies(d.ts) == 0)
+    unanswered = [d for d in deliveries if cluster.replies(d.ts) == 0]
     result.details["kill"] = {
         "events": len(keys),
         "attempts": _attempts(deliveries),
         "acked_by_the_killed_replica_unanswered_at_the_kill": len(in_hand),
         "of_which_lost": lost_in_hand,
-        "lost_examples": [
-            {"ts": d.ts, "event_id": d.event_id, "attempts": [vars(a) for a in d.attempts]}
-            for d in deliveries
-            if cluster.replies(d.ts) == 0
-        ][:5],
+        "lost": await _autopsy(cluster, unanswered),
         "restarted_after_s": rounded(back_at - killed_at, 2),
     }
     absolute = (
@@ -371,6 +374,29 @@ async def kill_mid_burst(cluster: Cluster, result: SectionResult, size: Sizes) -
             f"{_attempts(deliveries).get('retried deliveries', 0)} deliveries retried",
         )
     )
+
+
+async def _autopsy(cluster: Cluster, lost: Sequence[Delivery]) -> list[dict[str, Any]]:
+    """What is left of each lost delivery: its attempts, whether Redis still holds its dedupe
+    key (`bot.slack.payloads.delivery_keys`), and whether a late retry of it (sent to replica
+    0, which never had it) would be answered: Slack itself sends none after an ack."""
+    keys = [f"mde-bot:seen:deliveries:event:{d.event_id}" for d in lost]
+    held = await cluster.redis_exists(*keys)
+    late = [
+        (await cluster.send(d.body, JSON, retry=(1, "http_timeout"), avoid=[1, 2])) for d in lost
+    ]
+    await cluster.settle([d.ts for d in lost], 10.0)
+    return [
+        {
+            "ts": d.ts,
+            "event_id": d.event_id,
+            "attempts": [vars(a) for a in d.attempts],
+            "dedupe_key_in_redis": kept,
+            "late_retry_to_replica_0": attempt.outcome,
+            "late_retry_answered": cluster.replies(d.ts) > 0,
+        }
+        for d, kept, attempt in zip(lost, held, late, strict=True)
+    ]
 
 
 # --------------------------------------------------------------------------- 5 rolling
@@ -492,29 +518,72 @@ async def redis_away(cluster: Cluster, result: SectionResult, size: Sizes) -> No
 # --------------------------------------------------------------------------- 7 acks
 
 
+async def _ack_round(
+    cluster: Cluster, level: int, ips: Iterator[str], direct: aiohttp.ClientSession | None
+) -> list[Attempt]:
+    """`level` commands at once, through the balancer or, on the `direct` session, spread
+    evenly over the replicas themselves; settled (every one answered) before it returns."""
+    bodies = [cluster.command_body(next(ips)) for _ in range(level)]
+    count = len(cluster.replicas)
+    acks = await asyncio.gather(
+        *(
+            cluster.send(
+                b,
+                FORM,
+                wait=30.0,
+                to=cluster.replicas[i % count].url if direct else None,
+                session=direct,
+            )
+            for i, (_, b) in enumerate(bodies)
+        )
+    )
+    await cluster.settle([t for t, _ in bodies], SETTLE)
+    return list(acks)
+
+
+def _p(samples: Sequence[float], q: float) -> float:
+    return rounded(percentile(samples, q), 5) if samples else float("nan")
+
+
 async def _ack_p99(servers: Servers, replicas: int, level: int, rounds: int) -> dict[str, Any]:
     async with open_cluster(servers, replicas, WIDE, latency=LATENCY) as cluster:
         ips = unknown_ips(600_000)
-        samples: list[float] = []
+        samples: dict[str, list[float]] = {"balancer": [], "direct": []}
         statuses: dict[str, int] = {}
         floor: list[float] = []
-        for round_ in range(rounds + 1):  # the first opens the connections: not counted
-            bodies = [cluster.command_body(next(ips)) for _ in range(level)]
-            acks = await asyncio.gather(*(cluster.send(b, FORM, wait=30.0) for _, b in bodies))
-            await cluster.settle([t for t, _ in bodies], SETTLE)
-            for a in acks:
-                statuses[a.outcome] = statuses.get(a.outcome, 0) + 1
-            if round_:
-                samples += [a.seconds for a in acks if a.outcome == "200"]
-                floor += await cluster.health_floor(level)
+        # Straight to the replicas first, on a session closed afterwards: idle keep-alive
+        # connections count against a replica's cap (BOT_HTTP_MAX_CONNECTIONS, 256), so the
+        # direct ones must be gone before the balancer opens its own pool.
+        for route in ("direct", "balancer"):
+            direct = (
+                aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+                if route == "direct"
+                else None
+            )
+            try:
+                for round_ in range(rounds + 1):  # the first opens the connections: not counted
+                    acks = await _ack_round(cluster, level, ips, direct)
+                    for a in acks:
+                        key = f"{route} {a.outcome}"
+                        statuses[key] = statuses.get(key, 0) + 1
+                    if round_:
+                        samples[route] += [a.seconds for a in acks if a.outcome == "200"]
+            finally:
+                if direct is not None:
+                    await direct.close()
+            await asyncio.sleep(0.5)  # the replicas see the direct connections close
+        for _ in range(rounds):
+            floor += await cluster.health_floor(level)
         return {
             "replicas": replicas,
             "in_flight": level,
-            "samples": len(samples),
-            "p50_s": rounded(percentile(samples, 50), 5),
-            "p99_s": rounded(percentile(samples, 99), 5),
+            "samples": len(samples["balancer"]),
+            "p50_s": _p(samples["balancer"], 50),
+            "p99_s": _p(samples["balancer"], 99),
+            "direct_p50_s": _p(samples["direct"], 50),
+            "direct_p99_s": _p(samples["direct"], 99),
             "statuses": statuses,
-            "healthz_p99_s": rounded(percentile(floor, 99), 5),
+            "healthz_p99_s": _p(floor, 99),
         }
 
 
@@ -530,7 +599,17 @@ async def acks(servers: Servers, result: SectionResult, size: Sizes) -> None:
             absolute=f"p99 {ms(three['p99_s'])} vs {ms(one['p99_s'])}; p50 "
             f"{ms(three['p50_s'])} vs {ms(one['p50_s'])}; both through the balancer, whose "
             f"floor (GET /healthz, same concurrency) is p99 {ms(three['healthz_p99_s'])} vs "
-            f"{ms(one['healthz_p99_s'])}",
+            f"{ms(one['healthz_p99_s'])}; {three['samples']} and {one['samples']} acks",
+        )
+    )
+    result.add(
+        Figure(
+            SECTION,
+            "ack p99 without the balancer (sent straight to the replicas, evenly): 600 on 3 ÷ "
+            "200 on 1",
+            rounded(three["direct_p99_s"] / one["direct_p99_s"], 2),
+            absolute=f"p99 {ms(three['direct_p99_s'])} vs {ms(one['direct_p99_s'])}; p50 "
+            f"{ms(three['direct_p50_s'])} vs {ms(one['direct_p50_s'])}",
         )
     )
 
