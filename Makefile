@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-all pythons servers lint typecheck unit run bench fmt clean
+.PHONY: demo test test-redis test-all pythons servers lint typecheck unit run bench fmt clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -21,6 +21,10 @@ demo: $(STAMP)
 
 ## test: everything CI checks
 test: lint typecheck unit
+
+## test-redis: the whole suite with every bot's state shared on a real Redis (MDE_TEST_REDIS=1)
+test-redis: $(STAMP)
+	MDE_TEST_REDIS=1 $(BIN)/pytest -q
 
 # The supported Pythons, from PATH or, where pyenv keeps them beside its global one, from pyenv.
 PYENV_BINS := $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.1[123].*/bin)

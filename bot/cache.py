@@ -33,6 +33,10 @@ def _always(_: object) -> bool:
     return True
 
 
+def _ignore(_: bool) -> None:
+    return None
+
+
 class TtlCache(Generic[T]):
     def __init__(
         self,
@@ -42,8 +46,10 @@ class TtlCache(Generic[T]):
         max_bytes: int | None = None,
         cost: Callable[[T], int] = _no_cost,
         clock: Callable[[], float] = time.monotonic,
+        observe: Callable[[bool], None] = _ignore,
     ) -> None:
         self.ttl = ttl
+        self._observe = observe  # told of every `get_or_load`: True for a hit (metrics)
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self._cost = cost
@@ -107,6 +113,7 @@ class TtlCache(Generic[T]):
         """
         while (pending := self._inflight.get(key)) is not None:
             self.hits += 1
+            self._observe(True)
             try:
                 return await asyncio.shield(pending)
             except asyncio.CancelledError:
@@ -117,8 +124,10 @@ class TtlCache(Generic[T]):
         cached = self.get(key)
         if cached is not None:
             self.hits += 1
+            self._observe(True)
             return cached
         self.misses += 1
+        self._observe(False)
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:

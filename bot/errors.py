@@ -58,6 +58,10 @@ class UnknownTenant(InputError):
     """`--tenant` named no configured connector."""
 
 
+class Expired(InputError):
+    """What a button or form names is no longer kept (a card older than its reports)."""
+
+
 class ReplyError(BotError):
     """The answer could not be delivered to Slack."""
 

@@ -12,10 +12,13 @@ or recolour the console. Tracebacks are ours and keep their lines.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import sys
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any, Literal, TextIO
 
 import structlog
@@ -144,3 +147,44 @@ def configure(
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:
     logger: structlog.stdlib.BoundLogger = structlog.get_logger(name)
     return logger
+
+
+# ---------------------------------------------------------------------- one line per request
+
+
+@dataclass
+class RequestContext:
+    """What one Slack request's work found out on its way, for its log line: the tenants it
+    asked and how it ended (set by whoever knows)."""
+
+    tenants: set[str] = field(default_factory=set)
+    outcome: str = "answered"
+
+
+_REQUEST: ContextVar[RequestContext | None] = ContextVar("mde_request", default=None)
+
+
+@contextlib.contextmanager
+def request_context(**fields: Any) -> Iterator[RequestContext]:
+    """Bind `fields` (request id, user, channel, what was asked) to every log line inside the
+    block, tasks it starts included, and collect what the work notes (`note_tenant`,
+    `note_outcome`) for the request's one summary line."""
+    context = RequestContext()
+    token = _REQUEST.set(context)
+    try:
+        with structlog.contextvars.bound_contextvars(**fields):
+            yield context
+    finally:
+        _REQUEST.reset(token)
+
+
+def note_tenant(alias: str) -> None:
+    """The current request asked tenant `alias` (nothing outside a request)."""
+    if (context := _REQUEST.get()) is not None:
+        context.tenants.add(alias)
+
+
+def note_outcome(outcome: str) -> None:
+    """How the current request ended, when its work knows better than "answered"."""
+    if (context := _REQUEST.get()) is not None:
+        context.outcome = outcome

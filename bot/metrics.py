@@ -157,6 +157,17 @@ class Metrics:
             registry=self.registry,
         )
 
+    def mde_call(self, path: str, status: int | None) -> None:
+        """One call to MDE (`status` None: no answer came), and its 429 if it was one."""
+        family = endpoint_family(path)
+        self.mde_calls.labels(family=family, status=status_label(status)).inc()
+        if status == 429:
+            self.mde_throttled.labels(family=family).inc()
+
+    def cache_lookup(self, hit: bool) -> None:
+        """One MDE answer cache lookup (`bot.cache.TtlCache`'s `observe`)."""
+        self.cache_lookups.labels(result="hit" if hit else "miss").inc()
+
     def redis_error(self) -> None:
         """One failed call to Redis (`bot.state.link.RedisLink`'s `on_error`)."""
         self.state_errors.labels(backend="redis").inc()

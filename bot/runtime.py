@@ -41,8 +41,9 @@ from bot.mde.limits import Budget, WaitingCount, Window
 from bot.metrics import Metrics
 from bot.settings import BotSettings, ConnectorSettings, SlackSettings
 from bot.slack.actions import keep_following
-from bot.slack.app import GuardedSite, build_bolt_app, build_web_app, build_web_client
+from bot.slack.app import GuardedSite, Health, build_bolt_app, build_web_app, build_web_client
 from bot.slack.services import Services
+from bot.state.cache import AnswerCache
 from bot.state.settings import StateSettings
 from bot.state.shared import State, open_state
 from bot.state.window import RateWindow
@@ -79,6 +80,7 @@ def _client(
     settings: BotSettings,
     waiting: WaitingCount,
     state: State,
+    metrics: Metrics,
 ) -> MdeClient:
     """One connector's client: its cache, its budgets (MDE's minute and hour, scaled by
     BOT_MDE_RATE_WINDOW for load tests; counted in Redis for every replica when the state is
@@ -97,6 +99,7 @@ def _client(
         max_entries=MAX_CACHE_ENTRIES,
         max_bytes=int(settings.cache_mb * 1024 * 1024),
         cost=answer_cost,
+        observe=metrics.cache_lookup,
     )
     return MdeClient(
         connector,
@@ -117,6 +120,8 @@ def _client(
         ),
         cache=cache,
         timeout=settings.mde_call_timeout,
+        metrics=metrics,
+        shared_cache=_shared_cache(state, connector.alias, settings),
     )
 
 
@@ -126,20 +131,32 @@ def _shared_window(state: State, name: str, windows: Sequence[Window]) -> RateWi
     return state.rate_window(name, windows) if state.link is not None else None
 
 
+def _shared_cache(state: State, alias: str, settings: BotSettings) -> AnswerCache | None:
+    """MDE's answers in Redis for every replica (merged in the process first); None for a
+    single instance (the connector's own `TtlCache`)."""
+    if state.link is None:
+        return None
+    return state.cache(
+        f"mde:{alias}", ttl=settings.cache_ttl, max_bytes=int(settings.cache_mb * 1024 * 1024)
+    )
+
+
 async def build_clients(
     connectors: Sequence[ConnectorSettings],
     session: aiohttp.ClientSession,
     settings: BotSettings,
     state: State | None = None,
+    metrics: Metrics | None = None,
 ) -> list[MdeClient]:
     """A client per enabled connector, sharing one bound on the calls waiting."""
     state = state or State(None)
+    metrics = metrics or Metrics()
     waiting = WaitingCount()
     enabled = [c for c in connectors if c.enabled]
     # TLS contexts read CA files: off the loop.
     contexts = await asyncio.to_thread(lambda: [tls_context(c) for c in enabled])
     return [
-        _client(c, ctx, session, settings, waiting, state)
+        _client(c, ctx, session, settings, waiting, state, metrics)
         for c, ctx in zip(enabled, contexts, strict=True)
     ]
 
@@ -188,7 +205,7 @@ async def open_backend(
                 connector=aiohttp.TCPConnector(limit=CONNECTION_POOL), trust_env=True
             )
         )
-        clients = await build_clients(connectors, session, settings, shared)
+        clients = await build_clients(connectors, session, settings, shared, metrics)
         for client in clients:
             stack.callback(client.tokens.close)
             stack.push_async_callback(client.close)
@@ -268,15 +285,20 @@ async def serve_slack(
     register(app, services)
     socket: AsyncSocketModeHandler | None = None
 
-    async def healthy() -> bool:
-        if backend.session.closed:
-            return False
-        return socket is None or bool(await socket.client.is_connected())
+    async def health() -> Health:
+        serving = not backend.session.closed and (
+            socket is None or bool(await socket.client.is_connected())
+        )
+        redis = "not used" if backend.state.link is None else "down"
+        if backend.state.link is not None and await backend.state.healthy():
+            redis = "up"
+        database = "up" if await backend.actions.reachable() else "down"
+        return Health(serving, {"redis": redis, "database": database})
 
     # The keep-alive timeout also bounds how long a connection may take to send a request's
     # headers (aiohttp closes a connection that is idle or still reading headers then).
     runner = web.AppRunner(
-        build_web_app(app, healthy, slack.signing_secret.get_secret_value()),
+        build_web_app(app, health, slack.signing_secret.get_secret_value(), backend.metrics),
         access_log=None,
         keepalive_timeout=settings.http_header_timeout,
     )

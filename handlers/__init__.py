@@ -15,7 +15,7 @@ from handlers import actions, commands, home, messages, respond, shortcuts
 
 def register(app: AsyncApp, services: Services) -> None:
     # A request's message follows it: posted, then updated, through the app's Web API client.
-    services.actions.on_change = Notifier(services.actions, app.client).changed
+    services.actions.on_change = Notifier(services.actions, app.client, services.metrics).changed
     commands.register(app, services)
     actions.register(app, services)
     respond.register(app, services)

@@ -9,6 +9,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
+from bot.logs import get_logger
 from bot.mde.limits import Priority
 from bot.render import Message
 from bot.slack.access import home_team
@@ -21,6 +22,8 @@ from bot.slack.payloads import (
     thread_ts,
 )
 from bot.slack.services import Services
+
+log = get_logger(__name__)
 
 NEW_MESSAGE_SUBTYPES = (None, "bot_message", "thread_broadcast", "file_share")
 
@@ -103,4 +106,8 @@ async def wanted(
         or message.get("thread_ts") not in (None, message.get("ts"))
     ):
         return False
-    return await services.seen.first(*delivery_keys(body, message))
+    if await services.seen.first(*delivery_keys(body, message)):
+        return True
+    services.metrics.duplicates.labels(kind="event").inc()
+    log.info("delivery_dropped", reason="already handled", event_id=body.get("event_id"))
+    return False

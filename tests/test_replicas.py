@@ -187,3 +187,32 @@ async def test_replicas_share_one_call_budget(simulator: Simulator, redis_url: s
     assert simulator.calls["*"] == 200
     assert simulator.calls["429"] == 0
     assert simulator.peak_window_calls <= 50
+
+
+# ---------------------------------------------------------------------- MDE's answers
+
+
+async def test_an_answer_one_replica_got_serves_the_other_until_a_write_clears_it(
+    simulator: Simulator, redis_url: str
+) -> None:
+    """MDE's answers are kept in Redis: the same indicator asked on the other replica costs
+    no call and reads the same; a write on one replica (a response action) clears them for
+    both, so neither shows what MDE said before it."""
+    settings = bot_settings()
+    state = shared(redis_url)
+    ip = Extraction((Indicator(IndicatorType.IPV4, DEMO_IP),))
+    async with (
+        open_backend([], settings, simulator=simulator, state=state) as a,
+        open_backend([], settings, simulator=simulator, state=state) as b,
+    ):
+        first = await Services.build(a, settings).enrichment.lookup(ip, tenants=["contoso"])
+        simulator.reset_counters()
+        other = Services.build(b, settings).enrichment
+        again = await other.lookup(ip, tenants=["contoso"])
+        assert simulator.calls["*"] == 0
+        assert again.connectors == first.connectors
+
+        [contoso] = [c for c in a.clients if c.alias == "contoso"]
+        await contoso.forget()
+        await other.lookup(ip, tenants=["contoso"])
+        assert simulator.calls["*"] > 0

@@ -25,6 +25,7 @@ replicas approving on two copies would be worse.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable, Collection, Mapping
@@ -41,15 +42,19 @@ from sqlalchemy import (
     Table,
     Text,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.actions.migrations import MIGRATIONS, VERSION_TABLE
 from bot.actions.requests import FINAL, ActionRequest, Stage
 from bot.audit.database import migrate, translated, write_transaction
 from bot.mde.actions import ActionKind
+
+HEALTH_TIMEOUT = 1.0  # seconds the database gets to answer a health check
 
 metadata = MetaData()
 
@@ -173,6 +178,15 @@ class ActionStore:
     async def note(self, request_id: str, **changes: Any) -> ActionRequest | None:
         """Changes that are not a step (MDE's status within a stage, the Slack message)."""
         return await self._update(request_id, changes, None)
+
+    async def reachable(self) -> bool:
+        """Whether the database answers now, within HEALTH_TIMEOUT (for /healthz)."""
+        try:
+            async with asyncio.timeout(HEALTH_TIMEOUT), self._engine.connect() as db:
+                await db.execute(text("SELECT 1"))
+        except (SQLAlchemyError, OSError, TimeoutError):
+            return False
+        return True
 
     async def open_requests(self) -> list[ActionRequest]:
         """The requests not yet at a final stage, oldest first."""

@@ -32,7 +32,8 @@ import contextlib
 import json
 import re
 import ssl
-from collections.abc import AsyncIterator, Callable, Mapping
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar, cast
 from urllib.parse import quote
@@ -51,11 +52,13 @@ from bot.errors import (
     MdeUnavailable,
     MdeUnconfirmed,
 )
-from bot.logs import get_logger
+from bot.logs import get_logger, note_tenant
 from bot.mde.auth import TokenProvider
 from bot.mde.limits import HUNTING_WINDOWS, Budget, DeadlinePassed, QueueFull, Window
+from bot.metrics import Metrics
 from bot.retry import POLICY, RetryPolicy, retry_after
 from bot.settings import ConnectorSettings
+from bot.state.cache import AnswerCache
 
 Json = Any
 Params = Mapping[str, str]
@@ -112,6 +115,12 @@ class Answer:
 
 
 _NOT_FOUND: Final = object()  # a cached 404: asked once, known missing
+_NOT_FOUND_RAW: Final = b"\x00not found"  # the same in a shared cache (not JSON: no body)
+
+
+def _encoded(body: Json) -> bytes:
+    """MDE's decoded body as compact JSON, for a shared cache."""
+    return json.dumps(body, separators=(",", ":")).encode()
 
 
 def answer_cost(answer: Answer) -> int:
@@ -140,8 +149,12 @@ class MdeClient:
         cache: TtlCache[Answer] | None = None,
         timeout: float = CALL_TIMEOUT,
         max_answer_bytes: int = MAX_ANSWER_BYTES,
+        metrics: Metrics | None = None,
+        shared_cache: AnswerCache | None = None,
     ) -> None:
         self.connector = connector
+        self._metrics = metrics
+        self._shared = shared_cache  # MDE's answers for every replica (REDIS_URL set)
         self._session = session
         self._tokens = tokens
         self._ssl = ssl_context
@@ -194,15 +207,11 @@ class MdeClient:
     ) -> T:
         """GET `path` (under /api) and `parse` the body; cached (a 404 too: `MdeNotFound`)."""
 
-        async def load() -> Answer:
-            try:
-                body, size = await self._send("GET", path, params=params)
-            except MdeNotFound:
-                return Answer(_NOT_FOUND, ENTRY_BYTES)
-            return await self._parsed(parse, body, size)
+        async def fetch() -> tuple[Json, int]:
+            return await self._send("GET", path, params=params)
 
         key = ("GET", path, _items(params))
-        answer = await self.cache.get_or_load(key, load, keep=_keeping(keep))
+        answer = await self._answer(key, fetch, parse, keep, not_found=True)
         if answer.value is _NOT_FOUND:
             raise MdeNotFound(self.alias, "not found in MDE")
         return cast(T, answer.value)
@@ -223,12 +232,11 @@ class MdeClient:
         Stops on a short page, at `limit`, after `MAX_PAGES`, or when a page repeats the last.
         """
 
-        async def load() -> Answer:
-            rows, size = await self._pages(path, params, limit=limit, page_size=page_size)
-            return await self._parsed(parse, rows, size)
+        async def fetch() -> tuple[Json, int]:
+            return await self._pages(path, params, limit=limit, page_size=page_size)
 
         key = ("COLLECT", path, _items(params), limit)
-        answer = await self.cache.get_or_load(key, load, keep=_keeping(keep))
+        answer = await self._answer(key, fetch, parse, keep)
         return cast(T, answer.value)
 
     async def collect_uncached(
@@ -287,7 +295,7 @@ class MdeClient:
         try:
             answer, _ = await self._send(method, path, json_body=body, write=True)
         except MdeUnconfirmed as exc:
-            self.cache.clear()
+            await self.forget()
             log.warning(
                 "mde_write_unconfirmed",
                 connector=self.alias,
@@ -297,13 +305,20 @@ class MdeClient:
                 reason=exc.message,
             )
             raise
-        self.cache.clear()
+        await self.forget()
         log.info("mde_write", connector=self.alias, method=method, path=path)
         try:
             return parse(answer)
         except MdeUnavailable:
             log.warning("mde_write_unreadable", connector=self.alias, method=method, path=path)
             raise self._unconfirmed(None, 200) from None
+
+    async def forget(self) -> None:
+        """Forget every cached answer: in this process, and in the shared cache for every
+        replica (after a write: what MDE said before may no longer hold)."""
+        self.cache.clear()
+        if self._shared is not None:
+            await self._shared.clear()
 
     async def probe(self) -> None:
         """One cheap live call that bypasses the cache (for `check`)."""
@@ -314,14 +329,66 @@ class MdeClient:
     ) -> T:
         """Run an advanced hunting query (its own, smaller budget); cached like a GET."""
 
-        async def load() -> Answer:
-            body, size = await self._send(
+        async def fetch() -> tuple[Json, int]:
+            return await self._send(
                 "POST", "/advancedqueries/run", json_body={"Query": query}, hunting=True
             )
+
+        answer = await self._answer(("HUNT", query), fetch, parse, keep)
+        return cast(T, answer.value)
+
+    async def _answer(
+        self,
+        key: tuple[Any, ...],
+        fetch: Callable[[], Awaitable[tuple[Json, int]]],
+        parse: Callable[[Any], Any],
+        keep: Callable[[Any], bool],
+        *,
+        not_found: bool = False,
+    ) -> Answer:
+        """The answer for `key`: cached, or `fetch()`ed (MDE's decoded body and its size) and
+        `parse`d, concurrent identical calls merged into one. `not_found`: a 404 is an answer
+        too (`_NOT_FOUND`). In the connector's own cache; with a shared cache (several
+        replicas), MDE's body is kept in Redis as JSON for every replica and parsed where it
+        is read, so that `clear()` on one replica reaches them all."""
+
+        async def load() -> Answer:
+            try:
+                body, size = await fetch()
+            except MdeNotFound:
+                if not not_found:
+                    raise
+                return Answer(_NOT_FOUND, ENTRY_BYTES)
             return await self._parsed(parse, body, size)
 
-        answer = await self.cache.get_or_load(("HUNT", query), load, keep=_keeping(keep))
-        return cast(T, answer.value)
+        if self._shared is None:
+            return await self.cache.get_or_load(key, load, keep=_keeping(keep))
+        loaded: list[Answer] = []  # this caller's own load, parsed already
+
+        async def raw() -> bytes:
+            try:
+                body, size = await fetch()
+            except MdeNotFound:
+                if not not_found:
+                    raise
+                loaded.append(Answer(_NOT_FOUND, ENTRY_BYTES))
+                return _NOT_FOUND_RAW
+            loaded.append(await self._parsed(parse, body, size))
+            if size > INLINE_JSON_BYTES:
+                return await asyncio.to_thread(_encoded, body)
+            return _encoded(body)
+
+        def kept(_: bytes) -> bool:
+            return bool(loaded) and _keeping(keep)(loaded[0])
+
+        data = await self._shared.get_or_load(repr(key), raw, keep=kept)
+        if self._metrics is not None:
+            self._metrics.cache_lookup(not loaded)
+        if loaded:
+            return loaded[0]
+        if data == _NOT_FOUND_RAW:
+            return Answer(_NOT_FOUND, ENTRY_BYTES)
+        return await self._parsed(parse, await self._decoded(data), len(data))
 
     # ------------------------------------------------------------------ transport
 
@@ -376,6 +443,7 @@ class MdeClient:
             attempt += 1
             # The token first: the budget slot is taken right before the request leaves.
             token = await self._tokens.token()
+            note_tenant(self.alias)
             try:
                 reply = await self._attempt(budget, method, path, params, json_body, token, limit)
             except aiohttp.ClientConnectorError as exc:
@@ -463,7 +531,18 @@ class MdeClient:
             if limit is not None:
                 await held.enter_async_context(self._own_slot(limit))
             await held.enter_async_context(self._slot(budget))
-            return await self._once(method, path, params, json_body, token)
+            try:
+                reply = await self._once(method, path, params, json_body, token)
+            except (aiohttp.ClientError, TimeoutError, MdeUnavailable):
+                self._observed(path, None)
+                raise
+            self._observed(path, reply.status)
+            return reply
+
+    def _observed(self, path: str, status: int | None) -> None:
+        """One call to MDE, for the metrics: its endpoint's family and its status."""
+        if self._metrics is not None:
+            self._metrics.mde_call(path, status)
 
     @contextlib.asynccontextmanager
     async def _own_slot(self, limit: Budget) -> AsyncIterator[None]:
@@ -480,7 +559,8 @@ class MdeClient:
     @contextlib.asynccontextmanager
     async def _slot(self, budget: Budget) -> AsyncIterator[None]:
         try:
-            await budget.acquire()
+            async with self._waiting(budget):
+                await budget.acquire()
         except QueueFull:
             raise MdeBusy(
                 self.alias,
@@ -497,6 +577,24 @@ class MdeClient:
             yield
         finally:
             budget.release()
+
+    @contextlib.asynccontextmanager
+    async def _waiting(self, budget: Budget) -> AsyncIterator[None]:
+        """Around a wait for `budget`: counted as waiting (a gauge) and timed (a histogram)."""
+        if self._metrics is None or budget is self.package_budget:
+            yield
+            return
+        name = "hunting" if budget is self.hunting_budget else "api"
+        queue = self._metrics.budget_queue.labels(budget=name)
+        started = time.monotonic()
+        queue.inc()
+        try:
+            yield
+        finally:
+            queue.dec()
+            self._metrics.budget_wait_seconds.labels(budget=name).observe(
+                time.monotonic() - started
+            )
 
     async def _once(
         self, method: str, path: str, params: Params | None, json_body: Json, token: str

@@ -35,6 +35,7 @@ from bot.errors import MdeError
 from bot.logs import get_logger
 from bot.mde.actions import ActionKind
 from bot.mde.limits import Priority, Requester, requested_by
+from bot.metrics import Metrics
 from bot.render.actions import package_message, request_message
 from bot.slack.access import Access
 from bot.slack.mrkdwn import mention
@@ -63,14 +64,18 @@ async def asker(
 class Notifier:
     """Keeps each request's message in step with the request (`ActionService.on_change`)."""
 
-    def __init__(self, service: ActionService, client: AsyncWebClient) -> None:
+    def __init__(
+        self, service: ActionService, client: AsyncWebClient, metrics: Metrics | None = None
+    ) -> None:
         self._service = service
         self._client = client
+        self._metrics = metrics or Metrics()
         self._locks: TtlCache[asyncio.Lock] = TtlCache(ttl=6 * 3600.0, max_entries=5000)
 
     async def changed(self, request: ActionRequest) -> None:
         """Post the request's message the first time, update it after; tell the thread (and
         the requester) when it ends. Slack failing here never fails the action."""
+        self._metrics.actions.labels(action=str(request.kind), stage=str(request.stage)).inc()
         lock = self._locks.get(request.id) or asyncio.Lock()
         self._locks.put(request.id, lock)
         async with lock:

@@ -7,10 +7,14 @@ This module owns the one error handler that decides what users see.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs
 
 import aiohttp
 from aiohttp import web
@@ -22,17 +26,41 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import UNEXPECTED_HINT, BotError, ReplyError, new_reference
 from bot.logs import get_logger
+from bot.metrics import Metrics, metrics_handler
 from bot.render import Message, error_message
 from bot.retry import slack_retry_handlers
 from bot.settings import SlackSettings
+from bot.slack.payloads import request_kind
 from bot.slack.replies import Replies, slack_error
 
 log = get_logger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"
 
-HealthCheck = Callable[[], Awaitable[bool]]
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """What /healthz says. `serving`: the bot can answer Slack (its session is open, its
+    Socket Mode connection up); 503 otherwise. `parts`: each shared service ("redis",
+    "database") as "up", "down" or "not used". A part that is down leaves the bot answering,
+    degraded (Redis: each replica on its own state; the database: approvals wait, audit
+    records of lookups are lost and logged): still 200, since every replica shares them and
+    taking all of them out of the balancer would help nobody."""
+
+    serving: bool
+    parts: Mapping[str, str] = field(default_factory=dict)
+
+    def json(self) -> dict[str, object]:
+        down = sorted(name for name, said in self.parts.items() if said == "down")
+        body: dict[str, object] = {"ok": self.serving, **self.parts}
+        if down:
+            body["degraded"] = f"{' and '.join(down)} down: answering, degraded"
+        return body
+
+
+HealthCheck = Callable[[], Awaitable[Health]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 # Set on a request's Bolt context once Bolt's own signature check has passed (or the request came
@@ -188,16 +216,59 @@ def _refused(reason: str) -> web.Response:
     return web.json_response({"error": "invalid request"}, status=401)
 
 
-def build_web_app(app: AsyncApp, health: HealthCheck, signing_secret: str) -> web.Application:
-    """Bolt's own aiohttp app on /slack/events, plus /healthz (no Slack I/O, no signature)."""
+def _kind_of(content_type: str, body: bytes) -> str:
+    """A verified request's kind (`bot.slack.payloads.request_kind`) from its raw body: a
+    command's or an interactivity payload's form, or an event's JSON."""
+    try:
+        if content_type == "application/json":
+            payload = json.loads(body)
+        else:
+            form = parse_qs(body.decode(), max_num_fields=64)
+            payload = (
+                json.loads(form["payload"][0])
+                if "payload" in form
+                else {k: v[0] for k, v in form.items()}
+            )
+    except (ValueError, KeyError, UnicodeDecodeError):
+        return "other"
+    return request_kind(payload) if isinstance(payload, dict) else "other"
+
+
+def count_acks(metrics: Metrics) -> Middleware:
+    """Count every verified request to /slack/events by kind, and time its ack (Bolt's HTTP
+    answer) from its arrival. Runs inside `verify_signature`: refused requests are not
+    parsed, counted or timed."""
+
+    @web.middleware
+    async def count(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path != EVENTS_PATH:
+            return await handler(request)
+        started = time.monotonic()
+        response = await handler(request)
+        kind = _kind_of(request.content_type, await request.read())
+        metrics.acks.labels(kind=kind).inc()
+        metrics.ack_seconds.labels(kind=kind).observe(time.monotonic() - started)
+        return response
+
+    return count
+
+
+def build_web_app(
+    app: AsyncApp, health: HealthCheck, signing_secret: str, metrics: Metrics | None = None
+) -> web.Application:
+    """Bolt's own aiohttp app on /slack/events, plus /healthz and /metrics (no Slack I/O, no
+    signature: a load balancer's health check and Prometheus's scrape)."""
+    metrics = metrics or Metrics()
     web_app = app.web_app(path=EVENTS_PATH)
     web_app.middlewares.append(verify_signature(signing_secret))
+    web_app.middlewares.append(count_acks(metrics))
 
     async def healthz(_: web.Request) -> web.Response:
-        ok = await health()
-        return web.json_response({"ok": ok}, status=200 if ok else 503)
+        said = await health()
+        return web.json_response(said.json(), status=200 if said.serving else 503)
 
     web_app.router.add_get(HEALTH_PATH, healthz)
+    web_app.router.add_get(METRICS_PATH, metrics_handler(metrics.registry))
     return web_app
 
 

@@ -161,3 +161,50 @@ def command_audience(body: Mapping[str, Any], *, private: bool) -> Audience:
 def click_audience(body: Mapping[str, Any]) -> Audience:
     """The audience of what a click answers: the card's own."""
     return Audience(click_channel(body), clicker(body) if click_is_private(body) else None)
+
+
+# What kind of request a body is, for metrics and the request's log line: Slack's payload
+# types, grouped as the `kind` label has them (bot.metrics).
+_KINDS = {
+    "event_callback": "event",
+    "url_verification": "event",
+    "block_actions": "action",
+    "interactive_message": "action",
+    "message_action": "shortcut",
+    "shortcut": "shortcut",
+    "view_submission": "view",
+    "view_closed": "view",
+    "block_suggestion": "options",
+}
+
+
+def request_kind(body: Mapping[str, Any]) -> str:
+    """command, event, action, shortcut, view or options (`other` for anything else)."""
+    if body.get("command"):
+        return "command"
+    return _KINDS.get(str(body.get("type") or ""), "other")
+
+
+def request_name(body: Mapping[str, Any]) -> str:
+    """What was asked, by name only (never its text): the command, the event's type, the
+    action's or view's id."""
+    if command := body.get("command"):
+        return str(command)
+    event = body.get("event")
+    if isinstance(event, Mapping):
+        return str(event.get("type") or "")
+    actions = body.get("actions")
+    if isinstance(actions, Sequence) and actions and isinstance(actions[0], Mapping):
+        return str(actions[0].get("action_id") or "")
+    view = body.get("view")
+    if isinstance(view, Mapping):
+        return str(view.get("callback_id") or "")
+    return str(body.get("callback_id") or body.get("type") or "")
+
+
+def request_channel(body: Mapping[str, Any]) -> str | None:
+    """The channel a request comes from, whatever its kind."""
+    event = body.get("event")
+    if isinstance(event, Mapping) and event.get("channel"):
+        return str(event["channel"])
+    return click_channel(body) or (str(body["channel_id"]) if body.get("channel_id") else None)

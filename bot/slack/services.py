@@ -29,9 +29,10 @@ from bot.audit.store import AuditStore
 from bot.cache import TtlCache
 from bot.enrichment.results import CheckReport, Report
 from bot.enrichment.service import EnrichmentService, ExtractionOptions
-from bot.errors import InputError
-from bot.logs import get_logger
+from bot.errors import Expired, InputError
+from bot.logs import get_logger, note_outcome
 from bot.mde.limits import Priority, Requester, requested_by
+from bot.metrics import Metrics
 from bot.render import Message, report_message, summary_line
 from bot.settings import BotSettings
 from bot.slack.access import MEMBERS_CODEC, Access, Seen, Throttle
@@ -39,6 +40,7 @@ from bot.slack.app import handle_error
 from bot.slack.inflight import InFlight
 from bot.slack.payloads import Audience, acting_user
 from bot.slack.replies import SLACK_RESPONSE_HOSTS, Replies
+from bot.slack.requestlog import request_line
 from bot.state.dedupe import Dedupe, LocalDedupe
 from bot.state.store import Codec, KeyValue, LocalKeyValue
 
@@ -115,6 +117,7 @@ class Services:
     busy_notes: Throttle = field(default_factory=lambda: Throttle(1, BUSY_NOTE_EVERY))
     upload_quota: Throttle = field(default_factory=lambda: Throttle(*UPLOADS_PER_USER))
     inflight: InFlight = field(default_factory=InFlight)
+    metrics: Metrics = field(default_factory=Metrics)
     # Posted reports, by the opaque id their buttons carry.
     reports: KeyValue[PostedReport] = field(
         default_factory=lambda: LocalKeyValue(max_entries=MAX_REPORTS)
@@ -144,15 +147,17 @@ class Services:
         deadline = time.monotonic() + ANSWER_LIFETIME
         requester = Requester(acting_user(body) or "", priority, deadline)
         async with self.inflight.track():
-            try:
-                if after_ack:  # events are acked by Bolt before the listener even starts
-                    await asyncio.sleep(ACK_HEADSTART)
-                with requested_by(requester):
-                    yield
-            # Not swallowed: every error goes to the one error handler, which logs unknown ones
-            # with their traceback and a reference id.
-            except Exception as error:  # noqa: BLE001
-                await handle_error(error, body, self.replies, client)
+            with request_line(body, self.metrics) as line:  # its log line, its reply counted
+                try:
+                    if after_ack:  # events are acked by Bolt before the listener even starts
+                        await asyncio.sleep(ACK_HEADSTART)
+                    with requested_by(requester):
+                        yield
+                # Not swallowed: every error goes to the one error handler, which logs unknown
+                # ones with their traceback and a reference id.
+                except Exception as error:  # noqa: BLE001
+                    line.failed(error)
+                    await handle_error(error, body, self.replies, client)
 
     @property
     def admission_horizon(self) -> float:
@@ -165,6 +170,7 @@ class Services:
         """The card for a lookup answered to `audience`: kept for its buttons (`remember`),
         offering "Respond…" when response actions are on."""
         report_id = await self.remember(report, audience, by=by)
+        note_outcome("answered" if report.worth_posting else "nothing_found")
         return report_message(
             report, report_id=report_id, expand=expand, respond=self.actions.enabled
         )
@@ -207,6 +213,7 @@ class Services:
                 },
             )
         except DatabaseUnavailable as exc:  # the answer is posted; the gap is logged loudly
+            self.metrics.database_error()
             log.error("audit_lookup_lost", error=exc.message, user=by)
 
     async def audit_refusal(self, body: Mapping[str, Any], request: str, reason: str) -> None:
@@ -234,7 +241,7 @@ class Services:
         """The report a card's button names, for a click by `user` in `channel`."""
         posted = await self.reports.get(report_id)
         if posted is None:
-            raise InputError("this card has expired", hint="paste the indicators again")
+            raise Expired("this card has expired", hint="paste the indicators again")
         if not posted.audience.admits(channel, user):
             raise InputError("this card was not posted here", hint="run the lookup again")
         return posted.report
@@ -271,6 +278,7 @@ class Services:
             seen=state.dedupe("deliveries"),
             reports=state.key_value("reports", REPORT_CODEC, max_entries=MAX_REPORTS),
             recent=state.key_value("recent", RECENT_CODEC, max_entries=RECENT_USERS),
+            metrics=backend.metrics,
         )
 
 
