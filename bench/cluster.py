@@ -39,6 +39,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 import redis
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench.balancer import AVOID, REPLICA
 from bench.child import ROOT, BotLog
@@ -353,6 +354,23 @@ class Cluster:
             return kinds
 
         return await asyncio.to_thread(census, self.redis.url)
+
+    async def metrics(self, *names: str) -> dict[str, float]:
+        """The replicas' /metrics, summed over the replicas: `name{labels}` → value, for the
+        samples whose name starts with one of `names` (counters count since each process
+        started)."""
+        totals: dict[str, float] = {}
+        for replica in self.replicas:
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                async with self.session.get(f"{replica.url}/metrics", timeout=_timeout(5)) as r:
+                    text = await r.text()
+                for family in text_string_to_metric_families(text):
+                    for sample in family.samples:
+                        if sample.name.startswith(names) and not sample.name.endswith("_created"):
+                            labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+                            key = f"{sample.name}{{{labels}}}" if labels else sample.name
+                            totals[key] = totals.get(key, 0.0) + sample.value
+        return totals
 
     async def redis_exists(self, *keys: str) -> list[bool]:
         if self.redis is None:

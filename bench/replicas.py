@@ -92,6 +92,13 @@ WIDE: dict[str, Any] = {
     "mde_hunting_calls_per_minute": 1_000_000,
 }
 SHOW_ALL = "mde_show_all"
+METRICS = (  # what the replicas' /metrics say after each scenario (in the details)
+    "mde_bot_duplicate_deliveries",
+    "mde_bot_replies",
+    "mde_bot_mde_throttled",
+    "mde_bot_state_errors",
+    "mde_bot_mde_calls",
+)
 CARD_TEXT = f"anyone on {data.SHARED_IP}?"  # a card with a "Show all" button
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
@@ -183,6 +190,7 @@ async def retries_elsewhere(cluster: Cluster, result: SectionResult, size: Sizes
         1 for _, attempts in sent if len({a.replica for a in attempts} - {None}) == len(attempts)
     )
     extra = sum(max(0, cluster.replies(k) - 1) for k in keys)
+    dropped = sum((await cluster.metrics("mde_bot_duplicate_deliveries_total")).values())
     result.details["retries"] = {
         "events": len(keys),
         "every_attempt_on_another_replica": elsewhere,
@@ -190,6 +198,7 @@ async def retries_elsewhere(cluster: Cluster, result: SectionResult, size: Sizes
         "answered_twice": twice,
         "extra_replies": extra,
         "unanswered": lost,
+        "duplicates_dropped_by_the_replicas": dropped,
     }
     result.add(
         Figure(
@@ -200,7 +209,8 @@ async def retries_elsewhere(cluster: Cluster, result: SectionResult, size: Sizes
             twice == 0,
             f"{len(keys)} events, 3 deliveries each (first, retry 1 after 1 s, retry 2 after 2 s "
             f"more), {elsewhere} with all three on different replicas; {extra} extra replies; "
-            f"{lost} unanswered",
+            f"{lost} unanswered; the replicas' /metrics count {dropped:.0f} duplicate "
+            "deliveries dropped",
         )
     )
 
@@ -662,6 +672,10 @@ async def measure(quick: bool) -> SectionResult:
                 )
                 if scenario is buttons_elsewhere:
                     result.details["redis_keys_by_kind"] = await cluster.redis_keys()
+                # Counters since each replica's start (the kill and the restarts start anew).
+                result.details.setdefault("metrics_after", {})[
+                    scenario.__name__
+                ] = await cluster.metrics(*METRICS)
             result.details["balancer"] = await cluster.balancer_stats()
             result.details["state_edges"] = cluster.edges()
             result.bot_log = cluster.logs()
