@@ -40,7 +40,7 @@ from bot.mde.client import MAX_IN_FLIGHT, Answer, MdeClient, answer_cost, tls_co
 from bot.mde.limits import Budget, WaitingCount, Window
 from bot.metrics import Metrics
 from bot.settings import BotSettings, ConnectorSettings, SlackSettings
-from bot.slack.actions import keep_following
+from bot.slack.actions import FOLLOWING, keep_following
 from bot.slack.app import GuardedSite, Health, build_bolt_app, build_web_app, build_web_client
 from bot.slack.services import Services
 from bot.state.cache import AnswerCache
@@ -316,5 +316,7 @@ async def serve_slack(
         sweeper.cancel()
         await asyncio.gather(sweeper, return_exceptions=True)
         await runner.cleanup()  # no new requests from here on
-        if cancelled := await services.inflight.drain(SHUTDOWN_GRACE):
+        # Following an action is taken over by another replica (or by this one when it is
+        # back): stopped at once, its lease given back, rather than holding the shutdown.
+        if cancelled := await services.inflight.drain(SHUTDOWN_GRACE, resumable=FOLLOWING):
             log.warning("shutdown_cancelled_work", tasks=cancelled, grace_seconds=SHUTDOWN_GRACE)

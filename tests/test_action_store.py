@@ -140,3 +140,10 @@ async def test_requests_outlive_the_process(stores: Stores) -> None:
     """A restart (a new engine, the migration run again) finds the open request as it was."""
     await (await stores()).create(request(), key="k")
     assert await (await stores()).open_requests() == [request()]
+
+
+async def test_a_key_of_any_length_makes_one_request(stores: Stores) -> None:
+    store = await stores()
+    key = "view:V1:" + "x" * 2000
+    assert (await store.create(request("r1"), key=key))[1]
+    assert not (await store.create(request("r2"), key=key))[1]

@@ -110,3 +110,15 @@ async def test_the_sets_are_bounded_and_expire(redis_links: Links) -> None:
     key = "test:window:contoso:api:3-per-60s"
     assert await link.client.zcard(key) == 3
     assert 60_000 < await link.client.pttl(key) <= 65_000
+
+
+async def test_a_finished_call_counts_from_its_end_on_every_replica(redis_links: Links) -> None:
+    """A call that took a while (or reached MDE late) holds its place for a whole window after
+    it ended, not after it started: the other replica waits for that (`settled`'s rule)."""
+    window = Window(1, 1.0)  # one call per 1.25 s as counted (the guard band)
+    here, there = (RedisRateWindow(redis_links(), "contoso:api", (window,)) for _ in range(2))
+    assert await here.take() == 0
+    await asyncio.sleep(0.5)  # the call is in flight
+    await here.finish()
+    wait = await there.wait()
+    assert span(window) - 0.1 < wait <= span(window)  # from its end, not from its start

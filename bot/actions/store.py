@@ -10,6 +10,7 @@ Each step is one statement that the database makes atomic, whichever replica run
 
 - `create`: `INSERT … ON CONFLICT (idempotency_key) DO NOTHING`, then the request that key
   made is read back: of any number of replicas creating with one key, one request results.
+  (The column holds the key's SHA-256: any length fits.)
 - `advance`: `UPDATE … SET … WHERE id = :id AND stage IN (:expected) RETURNING *`: the first
   caller moves the request on, every other one finds no row at the expected stage (None).
 - `note`: the same without the stage condition, for what is not a step (MDE's status within
@@ -26,6 +27,7 @@ replicas approving on two copies would be worse.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
 from collections.abc import Callable, Collection, Mapping
@@ -102,6 +104,12 @@ def _column(name: str, value: Any) -> Any:
     return value
 
 
+def _keyed(key: str) -> str:
+    """An idempotency key as its column holds it: SHA-256, so that a key of any length fits
+    and no value a caller put in it can be read from the table."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
 def row_of(request: ActionRequest) -> dict[str, Any]:
     """A request as its row (without the idempotency key and the update time)."""
     return {
@@ -146,7 +154,8 @@ class ActionStore:
     async def create(self, request: ActionRequest, *, key: str) -> tuple[ActionRequest, bool]:
         """Keep `request`, unless `key` already made one: (the request, whether it is new).
         A modal submitted twice, or a click delivered twice, makes one request."""
-        row = {**row_of(request), "idempotency_key": key, "updated_us": self._now_us()}
+        keyed = _keyed(key)
+        row = {**row_of(request), "idempotency_key": keyed, "updated_us": self._now_us()}
         async with translated(self._engine, "write to"), write_transaction(self._engine) as db:
             insert = postgresql.insert if db.dialect.name == "postgresql" else sqlite.insert
             await db.execute(
@@ -155,7 +164,7 @@ class ActionStore:
                 .on_conflict_do_nothing(index_elements=["idempotency_key"])
             )
             made = (
-                await db.execute(select(requests).where(requests.c.idempotency_key == key))
+                await db.execute(select(requests).where(requests.c.idempotency_key == keyed))
             ).one()
         stored = request_of(made)
         return stored, stored.id == request.id

@@ -122,6 +122,10 @@ class SharedWindow(Protocol):
         """0 when one more call fits now (and it is counted); else the seconds until it would."""
         ...
 
+    async def finish(self) -> None:
+        """One of the calls taken here has ended: it counts from its end from now on."""
+        ...
+
 
 class QueueFull(Exception):
     """No more calls may wait: refused at once."""
@@ -241,6 +245,7 @@ class Budget:
     ) -> None:
         self._clock = clock
         self._shared = shared  # the windows all replicas count (None: this process alone)
+        self._finishing: set[asyncio.Task[None]] = set()  # ends being told to `shared`
         self._reserve = reserve
         self._wait_event = wait
         self._windows = [SlidingWindow(w, clock) for w in windows]
@@ -331,10 +336,15 @@ class Budget:
             raise
 
     def release(self) -> None:
-        """A granted call has ended: its place in flight is free, and its end is counted."""
+        """A granted call has ended: its place in flight is free, and its end is counted (in
+        the shared windows too, in a task of its own: a call's end never waits for Redis)."""
         self.in_flight -= 1
         for window in self._windows:
             window.finish()
+        if self._shared is not None:
+            task = asyncio.get_running_loop().create_task(self._shared.finish())
+            self._finishing.add(task)
+            task.add_done_callback(self._finishing.discard)
         self._changed.set()
 
     @contextlib.asynccontextmanager
@@ -348,6 +358,8 @@ class Budget:
 
     async def close(self) -> None:
         """Stop the scheduler; calls still waiting are cancelled with it."""
+        if self._finishing:  # the ends of the last calls reach the shared windows first
+            await asyncio.gather(*self._finishing, return_exceptions=True)
         if self._scheduler is not None:
             self._scheduler.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -6,9 +6,11 @@ investigation package's link goes to the requester alone, by direct message.
 
 Exactly one replica follows each submitted action (`follow`): it holds the request's lease
 (`bot.state.lease`: on Redis when the replicas share state) and renews it while it polls; a
-replica that loses it stops. Every replica also looks, at start-up and then every
-`SWEEP_EVERY`, for submitted requests that nobody follows (`keep_following`): a request whose
-follower died, or stopped in a rolling restart, is taken over within a lease's TTL.
+replica that loses it stops, and a replica shutting down stops at once (its task is named
+`FOLLOWING…`: `bot.runtime` cancels those first) and gives the lease back. Every replica
+also looks, at start-up and then every `SWEEP_EVERY`, for submitted requests that nobody
+follows (`keep_following`): a request whose follower died, or stopped in a rolling restart,
+is taken over within a lease's TTL.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actions.policy import Policy
 from bot.actions.requests import ActionRequest, Stage
-from bot.actions.service import ActionService, Asker
+from bot.actions.service import FOLLOW_FOR, ActionService, Asker
 from bot.audit.database import DatabaseUnavailable
 from bot.cache import TtlCache
 from bot.errors import MdeError
@@ -48,6 +50,7 @@ FOLLOW_PRIORITY_FOR = 5 * 3600.0  # the polling of one action may wait for budge
 LEASE_TTL = 30.0  # seconds a follower's lease lasts unless renewed (a dead one's is free then)
 RENEW_EVERY = LEASE_TTL / 3
 SWEEP_EVERY = LEASE_TTL  # how often a replica looks for submitted requests nobody follows
+FOLLOWING = "following:"  # the name of a task that follows a request (then its id)
 
 
 async def asker(
@@ -166,6 +169,8 @@ async def follow(service: ActionService, request: ActionRequest) -> None:
     held = await service.leases.acquire(f"request:{request.id}", LEASE_TTL)
     if held is None:
         return  # followed elsewhere (or already here)
+    if (task := asyncio.current_task()) is not None:
+        task.set_name(f"{FOLLOWING}{request.id}")  # at shutdown: cancelled, not waited for
     deadline = time.monotonic() + FOLLOW_PRIORITY_FOR
     try:
         with requested_by(Requester(f"action:{request.id}", Priority.AUTO, deadline)):
@@ -199,11 +204,14 @@ async def keep_following(
     every: float = SWEEP_EVERY,
 ) -> None:
     """Forever: follow (`spawn(follow(…))`) every submitted request nobody follows, now and
-    every `every` seconds (with jitter, so replicas started together do not ask together).
-    A database that does not answer is tried again at the next sweep."""
+    every `every` seconds (with jitter, so replicas started together do not ask together),
+    unless it was asked for longer ago than an action is followed at all (FOLLOW_FOR: its
+    card says to look in Defender). A database that does not answer is tried again at the
+    next sweep."""
     while True:
         with contextlib.suppress(DatabaseUnavailable):
             for request in await service.store.open_requests():
-                if request.stage is Stage.SUBMITTED and request.mde_id is not None:
+                recent = time.time() - request.created < FOLLOW_FOR
+                if request.stage is Stage.SUBMITTED and request.mde_id is not None and recent:
                     spawn(follow(service, request))
         await asyncio.sleep(every * random.uniform(0.8, 1.2))  # noqa: S311 - jitter, not a secret

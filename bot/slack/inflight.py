@@ -14,6 +14,8 @@ import contextlib
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
+RESUMABLE_CHECK = 0.05  # seconds between looks for resumable work while draining
+
 
 class InFlight:
     def __init__(self) -> None:
@@ -53,12 +55,18 @@ class InFlight:
         self._add(task)
         task.add_done_callback(self._discard)
 
-    async def drain(self, within: float) -> int:
+    async def drain(self, within: float, *, resumable: str | None = None) -> int:
         """Wait until no tracked work runs, at most `within` seconds; then cancel and await
-        whatever is left. Returns how many tasks had to be cancelled."""
+        whatever is left. Returns how many tasks had to be cancelled. Tasks whose name starts
+        with `resumable` (work another replica takes over, such as following an action) are
+        cancelled at once instead of waited for, those that start meanwhile too."""
         try:
             async with asyncio.timeout(within):
-                await self._idle.wait()
+                while not self._idle.is_set():
+                    self._cancel_named(resumable)
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(RESUMABLE_CHECK if resumable else None):
+                            await self._idle.wait()
         except TimeoutError:
             left = list(self._tasks)
             for task in left:
@@ -66,3 +74,10 @@ class InFlight:
             await asyncio.gather(*left, return_exceptions=True)
             return len(left)
         return 0
+
+    def _cancel_named(self, prefix: str | None) -> None:
+        if prefix is None:
+            return
+        for task in self._tasks:
+            if task.get_name().startswith(prefix) and not task.done():
+                task.cancel()

@@ -5,6 +5,7 @@ band) for this tenant", counted across all replicas, since MDE counts per app an
                          count nothing and return the seconds until it would
     wait(ahead=0, …)     the seconds until one more call would fit behind `ahead` others
                          (an estimate: counts nothing)
+    finish()             a call taken here has ended: from now on it counts from its end
 
 `reserve` leaves that share of each window unused (`bot.mde.limits.RESERVE`: auto-enrichment
 leaves the last 10 % to people who ask). The windows are `bot.mde.limits.Window`s and each
@@ -14,8 +15,13 @@ With Redis, each window is a sorted set of call starts, and one small Lua script
 does the whole "take a slot if free, else say how long to wait" atomically: drop the starts
 that left the window (ZREMRANGEBYSCORE), count the rest (ZCARD), and add this call (ZADD) to
 every window only if it fits in all of them. The clock is Redis's own (TIME), so the replicas'
-clocks do not matter. A window's set holds at most its `calls` starts (plus, after an outage,
-the calls made during it) and expires when idle. Why a script and not the `limits` library:
+clocks do not matter. A call counts from its start while it is in flight, and from its end
+once `finish()` says it ended (`FINISH` moves its score to Redis's time then), so that a call
+that reached MDE late (a busy loop, a slow connection) still holds its place for a whole window
+after MDE saw it: `SlidingWindow.settled`'s rule, for every replica. (Unlike `settled`, a call
+in flight for longer than a window would leave it; MDE calls time out well before a minute,
+BOT_MDE_CALL_TIMEOUT.) A window's set holds at most its `calls` starts (plus, after an
+outage, the calls made during it) and expires when idle. Why a script and not the `limits` library:
 `limits`' moving window answers "may one more go now?" for one window; the scheduler also needs
 "how long until", with calls queued `ahead`, over two windows at once (per minute and per
 hour) without spending a slot in one when the other is full. The script is that, in 40 lines.
@@ -34,6 +40,7 @@ in its count (a few in-flight calls; the guard band absorbs them).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import secrets
 import time
@@ -97,6 +104,19 @@ return {wait, unpack(counts)}
 """
 
 
+# KEYS: the windows' sorted sets; ARGV[1]: the member of a call taken here, now ended. Moves its
+# score to now (Redis's clock), if it is still there.
+FINISH = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+for i = 1, #KEYS do
+  redis.call('ZADD', KEYS[i], 'XX', now, ARGV[1])
+end
+return 0
+"""
+MAX_STARTED = 10_000  # calls taken here and not yet finished that are remembered
+
+
 def _free(window: Window, reserve: float) -> int:
     return math.floor(window.calls * reserve)
 
@@ -116,6 +136,10 @@ class RateWindow(Protocol):
         """Seconds until one more call fits behind `ahead` others; 0 if it fits now."""
         ...
 
+    async def finish(self) -> None:
+        """A call taken here has ended (it counts from its end from now on)."""
+        ...
+
 
 class LocalRateWindow:
     """In-process: one `SlidingWindow` per window (one replica, or a replica's share while
@@ -132,6 +156,9 @@ class LocalRateWindow:
 
     async def wait(self, ahead: int = 0, *, reserve: float = 0.0) -> float:
         return self.wait_now(ahead, reserve)
+
+    async def finish(self) -> None:
+        """Nothing: in one process the budget's own windows count ends (`settled`)."""
 
     def take_now(self, reserve: float = 0.0) -> float:
         wait = self.wait_now(0, reserve)
@@ -172,6 +199,8 @@ class RedisRateWindow:
         self._spans = [span(w) for w in windows]
         self._clock = clock
         self._script = link.client.register_script(SCRIPT)
+        self._finish = link.client.register_script(FINISH)
+        self._started: deque[str] = deque(maxlen=MAX_STARTED)  # calls taken, not yet ended
         self._counts = [0] * len(self.windows)  # each window's calls, as Redis last said
         self._local: LocalRateWindow | None = None  # this replica's share, while Redis is down
         self._unshared: deque[float] = deque()  # starts of calls made while Redis was down
@@ -216,13 +245,16 @@ class RedisRateWindow:
     async def _run(self, *, take: bool, ahead: int, reserve: float) -> float:
         now = self._clock()
         sent = tuple(self._unshared)
-        args: list[str | int] = ["1" if take else "0", ahead, secrets.token_hex(8)]
+        member = secrets.token_hex(8)
+        args: list[str | int] = ["1" if take else "0", ahead, member]
         for window, length in zip(self.windows, self._spans, strict=True):
             args += [window.calls, round(length * 1e6), _free(window, reserve)]
         args += [round((now - start) * 1e6) for start in sent]
         reply = await self._link.run(lambda _: self._script(keys=self._keys, args=args))
         wait, *counts = (int(n) for n in reply)
         self._counts = counts
+        if take and wait == 0:
+            self._started.append(member)
         # Calls made locally while this one was on its way were not sent: kept for the next.
         self._unshared = deque(start for start in self._unshared if start not in sent)
         if self._local is not None:  # back from an outage
@@ -232,6 +264,16 @@ class RedisRateWindow:
             ]
             self._local = None
         return wait / 1e6
+
+    async def finish(self) -> None:
+        """One of this replica's calls ended: the oldest still in flight counts from now on
+        (which one does not matter to the count; the oldest is the one nearest to leaving).
+        While Redis is down, nothing: the call was counted in this replica's share."""
+        if not self._started:
+            return
+        member = self._started.popleft()
+        with contextlib.suppress(RedisDown):
+            await self._link.run(lambda _: self._finish(keys=self._keys, args=[member]))
 
     def _share_after(self, ahead: int, reserve: float) -> float:
         """After an outage, until its calls have left each window, this replica also keeps
