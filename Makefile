@@ -76,6 +76,8 @@ bench: $(STAMP)
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	    chromium fonts-lato fonts-noto-color-emoji; } || echo "make bench: chromium not installed"; \
 	else echo "make bench: section 9 needs chromium: apt-get install chromium fonts-lato fonts-noto-color-emoji"; fi
+	@# Section 11 (replicas) starts a real redis-server and PostgreSQL; as root (CI), install them.
+	@$(MAKE) --no-print-directory servers || echo "make bench: section 11 needs redis-server and postgresql"
 	$(BIN)/python -m bench $(ARGS)
 
 fmt: $(STAMP)

@@ -12,6 +12,7 @@ run writes `latest-quick.*`, a partial one (`--only`, `--skip`) `latest-partial.
     4 budget       bench.budget       8 abuse        bench.abuse
     9 phone        bench.phone (the cards at phone size, drawn by headless Chromium)
    10 actions      bench.actions (response actions: confirm → MDE, exactly once, refusals)
+   11 replicas     bench.replicas (3 `mde-bot serve` behind a balancer, real Redis and PostgreSQL)
 
 `--quick` runs a smaller version of each section (about a minute in all, extraction aside).
 The exit status is 0 even when a figure misses its target: the table says so; it is 1 when a
@@ -49,6 +50,7 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "8": ("abuse", "bench.abuse"),
     "9": ("phone", "bench.phone"),
     "10": ("actions", "bench.actions"),
+    "11": ("replicas", "bench.replicas"),
 }
 
 

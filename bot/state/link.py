@@ -118,7 +118,7 @@ class RedisLink:
         except DOWN_ERRORS as error:
             self._failed(error)
             raise RedisDown from None
-        self._answered()
+        await self._answered()
         return result
 
     async def ping(self) -> bool:
@@ -139,7 +139,11 @@ class RedisLink:
             self._next_probe = self._down_since + self.probe_every
             log.warning("redis_down", error=type(error).__name__, retry_every=self.probe_every)
 
-    def _answered(self) -> None:
+    async def _answered(self) -> None:
         if not self._up:
+            # The pooled connections from before the outage may all be stale (Redis
+            # restarted): dropped now, rather than each failing once and reading as a new
+            # outage.
+            await self.client.connection_pool.disconnect(inuse_connections=False)
             self._up = True
             log.info("redis_back", down_for=round(self._clock() - self._down_since, 1))
