@@ -49,6 +49,7 @@ from bot.metrics import Metrics
 from bot.settings import BotSettings, ConnectorSettings, SlackSettings
 from bot.slack.actions import FOLLOWING, keep_following
 from bot.slack.app import GuardedSite, Health, build_bolt_app, build_web_app, build_web_client
+from bot.slack.handover import keep_resuming
 from bot.slack.services import Services
 from bot.state.cache import AnswerCache
 from bot.state.settings import StateSettings
@@ -236,6 +237,7 @@ def tune_gc() -> None:
 class SlackRuntime:
     app: AsyncApp
     url: str  # where Slack (or the stand-in) sends requests: .../slack/events
+    services: Services
 
 
 @contextlib.asynccontextmanager
@@ -317,14 +319,20 @@ async def serve_slack(
     sweeper = asyncio.create_task(
         keep_following(services.actions, services.inflight.spawn), name="follow-sweep"
     )
+    # Acknowledged work a replica that died left unanswered: finished from here.
+    resumer = asyncio.create_task(
+        keep_resuming(services.pending, services.resumers, app.client, services.inflight.spawn),
+        name="resume-sweep",
+    )
     try:
         async with _socket_mode(app, slack) as socket:
             url = await _listen(runner, host, settings.port if port is None else port, settings)
             log.info("listening", url=url, connectors=[c.alias for c in backend.clients])
-            yield SlackRuntime(app, url)
+            yield SlackRuntime(app, url, services)
     finally:
         sweeper.cancel()
-        await asyncio.gather(sweeper, return_exceptions=True)
+        resumer.cancel()
+        await asyncio.gather(sweeper, resumer, return_exceptions=True)
         await runner.cleanup()  # no new requests from here on
         # Following an action is taken over by another replica (or by this one when it is
         # back): stopped at once, its lease given back, rather than holding the shutdown.

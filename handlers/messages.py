@@ -13,6 +13,7 @@ from bot.logs import get_logger
 from bot.mde.limits import Priority
 from bot.render import Message
 from bot.slack.access import home_team
+from bot.slack.handover import handed_over_if_lost
 from bot.slack.payloads import (
     Audience,
     delivery_keys,
@@ -39,12 +40,26 @@ def register(app: AsyncApp, services: Services) -> None:
         context: AsyncBoltContext,
     ) -> None:
         if await wanted(event, body, services, home_team(context)):
-            async with services.work(body, client, after_ack=False, priority=Priority.AUTO):
-                await reply(event, services, client)
+            key = delivery_keys(body, event)[0]
+            async with handed_over_if_lost(services.pending, key, "message", event):
+                await enrich_once(event, body, services, client)
+
+    async def resume(event: dict[str, Any], client: AsyncWebClient) -> None:
+        """A message another replica acknowledged and could not answer (it died)."""
+        await enrich_once(event, {"event": event}, services, client)
+
+    services.resumers["message"] = resume
 
     @app.event("message")
     async def ignore_other_message_events() -> None:
         """Edits, deletions, joins and the like: acknowledged, never answered."""
+
+
+async def enrich_once(
+    event: dict[str, Any], body: dict[str, Any], services: Services, client: AsyncWebClient
+) -> None:
+    async with services.work(body, client, after_ack=False, priority=Priority.AUTO):
+        await reply(event, services, client)
 
 
 async def reply(message: dict[str, Any], services: Services, client: AsyncWebClient) -> None:

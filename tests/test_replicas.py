@@ -21,6 +21,7 @@ from bot.indicators import Extraction, Indicator, IndicatorType
 from bot.runtime import open_backend
 from bot.settings import BotSettings
 from bot.slack.buttons import ActionId
+from bot.slack.handover import keep_resuming
 from bot.slack.services import Services
 from bot.state.settings import StateSettings
 from tests.conftest import Stack, bot_settings, open_stack, redis_state
@@ -216,3 +217,62 @@ async def test_an_answer_one_replica_got_serves_the_other_until_a_write_clears_i
         await contoso.forget()
         await other.lookup(ip, tenants=["contoso"])
         assert simulator.calls["*"] > 0
+
+
+# ---------------------------------------------------------------------- a replica killed
+
+
+async def test_a_message_whose_replica_died_before_answering_is_answered_by_another(
+    simulator: Simulator,
+    slack: SlackStandIn,
+    settings: BotSettings,
+    redis_url: str,
+    database: str,
+) -> None:
+    """Replica A acknowledges a message and dies in the middle of its lookup (its work is
+    cancelled and says nothing more, as a `kill -9` leaves it); Slack will never deliver it
+    again. Replica B finds the work nobody beats for and answers it: one reply, none lost."""
+    simulator.knobs.latency = 1.0  # the lookup is under way when A dies
+    event = message_event(f"look at {DEMO_IP}")
+    async with two_replicas(simulator, slack, settings, shared(redis_url), database) as (a, b):
+        assert (await slack.event(a.url, event, event_id="Ev0KILLED01")).status == 200
+        await asyncio.sleep(0.3)  # acknowledged, looking up
+        assert await a.runtime.services.inflight.drain(0) == 1  # A dies: its work cut short
+        simulator.knobs.latency = 0.0
+        survivor = b.runtime.services
+        sweep = asyncio.create_task(
+            keep_resuming(
+                survivor.pending,
+                survivor.resumers,
+                b.runtime.app.client,
+                survivor.inflight.spawn,
+                every=0.1,
+                stale=0.5,
+            )
+        )
+        try:
+            await posts(slack, 1)
+        finally:
+            sweep.cancel()
+            await asyncio.gather(sweep, return_exceptions=True)
+
+    [answer] = replies(slack)
+    assert answer["thread_ts"] == event["ts"]
+    assert DEMO_IP.replace(".", "[.]") in shown(answer)
+
+
+async def test_a_message_answered_leaves_nothing_to_take_over(
+    simulator: Simulator,
+    slack: SlackStandIn,
+    settings: BotSettings,
+    redis_url: str,
+    database: str,
+) -> None:
+    """Work that ended is forgotten: a sweep after the answer finds nothing to redo."""
+    event = message_event(f"look at {DEMO_IP}")
+    async with two_replicas(simulator, slack, settings, shared(redis_url), database) as (a, b):
+        await slack.event(a.url, event, event_id="Ev0ANSWERED1")
+        await posts(slack, 1)
+        await asyncio.sleep(0.2)  # its record is cleared just after the reply
+        assert await b.runtime.services.pending.claim(0.0) is None
+    assert len(replies(slack)) == 1

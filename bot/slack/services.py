@@ -37,11 +37,13 @@ from bot.render import Message, report_message, summary_line
 from bot.settings import BotSettings
 from bot.slack.access import MEMBERS_CODEC, Access, Seen, Throttle
 from bot.slack.app import handle_error
+from bot.slack.handover import Resumer
 from bot.slack.inflight import InFlight
 from bot.slack.payloads import Audience, acting_user, requester_teams
 from bot.slack.replies import SLACK_RESPONSE_HOSTS, Replies
 from bot.slack.requestlog import request_line
 from bot.state.dedupe import Dedupe, LocalDedupe
+from bot.state.pending import LocalPending, Pending
 from bot.state.store import Codec, KeyValue, LocalKeyValue
 
 if TYPE_CHECKING:
@@ -117,6 +119,10 @@ class Services:
     busy_notes: Throttle = field(default_factory=lambda: Throttle(1, BUSY_NOTE_EVERY))
     upload_quota: Throttle = field(default_factory=lambda: Throttle(*UPLOADS_PER_USER))
     inflight: InFlight = field(default_factory=InFlight)
+    # Acknowledged work another replica finishes if this one dies, and how each kind resumes
+    # (the handlers register theirs).
+    pending: Pending = field(default_factory=LocalPending)
+    resumers: dict[str, Resumer] = field(default_factory=dict)
     metrics: Metrics = field(default_factory=Metrics)
     # Posted reports, by the opaque id their buttons carry.
     reports: KeyValue[PostedReport] = field(
@@ -298,6 +304,7 @@ class Services:
             reports=state.key_value("reports", REPORT_CODEC, max_entries=MAX_REPORTS),
             recent=state.key_value("recent", RECENT_CODEC, max_entries=RECENT_USERS),
             metrics=backend.metrics,
+            pending=state.pending("work"),
         )
 
 

@@ -29,6 +29,7 @@ from bot.state.cache import CACHE_BYTES, CACHE_TTL, AnswerCache, LocalCache, Sha
 from bot.state.dedupe import DEDUPE_TTL, MAX_KEYS, Dedupe, LocalDedupe, RedisDedupe
 from bot.state.lease import Leases, LocalLeases, RedisLeases
 from bot.state.link import RedisLink, open_redis
+from bot.state.pending import LocalPending, Pending, RedisPending
 from bot.state.settings import StateSettings
 from bot.state.store import MAX_ENTRIES, Codec, KeyValue, LocalKeyValue, RedisKeyValue
 from bot.state.window import LocalRateWindow, RateWindow, RedisRateWindow
@@ -98,6 +99,11 @@ class State:
         if self.link is None:
             return LocalLeases()
         return RedisLeases(self.link, name)
+
+    def pending(self, name: str) -> Pending:
+        if self.link is None:
+            return LocalPending()
+        return RedisPending(self.link, name)
 
 
 @contextlib.asynccontextmanager
