@@ -9,6 +9,7 @@ import asyncio
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from structlog.testing import capture_logs
 
@@ -20,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WRITER = """
 import asyncio, sys, time
 from pathlib import Path
+from typing import Any
 from bot.audit.records import Actor, AuditKind
 from bot.audit.store import AuditStore
 
@@ -103,3 +105,27 @@ async def test_two_stores_on_one_sqlite_file_keep_one_chain(tmp_path: Path) -> N
 
 async def test_two_processes_on_one_sqlite_file_keep_one_chain(tmp_path: Path) -> None:
     await two_processes(str(tmp_path / "audit.sqlite3"), tmp_path / "gate")
+
+
+async def test_appends_that_arrive_together_are_committed_together_in_order(
+    tmp_path: Path,
+) -> None:
+    """Group commit: 300 appends at once take a few transactions, not 300, and the chain they
+    make is one unbroken sequence that verifies."""
+    store = await AuditStore.open(str(tmp_path / "audit.sqlite3"))
+    async with store:
+        transactions = 0
+        original = store._append_once  # counting the store's own transactions
+
+        async def counted(items: Any) -> Any:
+            nonlocal transactions
+            transactions += 1
+            return await original(items)
+
+        store._append_once = counted  # type: ignore[method-assign]
+        records = await asyncio.gather(
+            *(store.append(AuditKind.LOOKUP, actor=Actor(f"U{n}")) for n in range(300))
+        )
+        assert sorted(r.seq for r in records) == list(range(1, 301))
+        assert transactions <= 10
+        assert (await store.verify()).ok

@@ -15,6 +15,7 @@ from bot.mde.limits import (
     Priority,
     QueueFull,
     Requester,
+    SlidingWindow,
     WaitingCount,
     Window,
     guard_band,
@@ -320,3 +321,15 @@ async def test_a_call_still_in_flight_keeps_its_place_in_the_window() -> None:
 
     # MDE may have seen it as late as its end: the next call goes a span after that
     assert granted == [(pytest.approx(slow_ended + SPAN), "U1")]
+
+
+def test_a_window_far_from_full_keeps_only_the_calls_within_its_span() -> None:
+    """A budget of a million calls a minute is never asked how long to wait: the calls it
+    counts must still leave it, or it grows with every call ever made."""
+    time = VirtualTime()
+    window = SlidingWindow(Window(1_000_000, 60.0), time.clock)
+    for _ in range(5_000):  # 500 s of calls, ten a second
+        window.record()
+        window.finish()
+        time.now += 0.1
+    assert len(window) <= 2 * (SPAN / 0.1 + 1)  # starts and ends of the last span only

@@ -51,6 +51,7 @@ from bot.audit.records import Actor, AuditKind, AuditRecord, Entry, Place, entry
 from bot.retry import RetryPolicy
 
 PAGE = 1000  # records read per query when listing or verifying
+BATCH = 200  # records written in one transaction at most (group commit)
 # Appends that fail (a lock held too long, a dropped connection) are tried again, briefly.
 APPEND_RETRIES = RetryPolicy(attempts=5, base=0.05, cap=1.0)
 
@@ -72,7 +73,8 @@ class AuditStore:
         self._owns_engine = owns_engine
         self._clock = clock
         self._log = logger
-        self._turn = asyncio.Lock()
+        self._turn = asyncio.Lock()  # one writer at a time in this process
+        self._waiting: list[tuple[Entry, asyncio.Future[AuditRecord]]] = []
 
     @classmethod
     async def open(
@@ -140,8 +142,7 @@ class AuditStore:
         item = entry(
             kind, actor=actor, place=place, tenants=tenants, subject=subject, details=details
         )
-        async with self._turn:
-            record = await self._append_retrying(item)
+        record = await self._committed(item)
         self._log.info(
             "audit",
             seq=record.seq,
@@ -157,11 +158,37 @@ class AuditStore:
         )
         return record
 
-    async def _append_retrying(self, item: Entry) -> AuditRecord:
+    async def _committed(self, item: Entry) -> AuditRecord:
+        """Group commit: `item` waits with the others that arrive while a transaction runs,
+        and the next one writes them all (at most BATCH), in order: one commit for many
+        records when lookups come faster than a commit takes (each is still sealed on the
+        one before it). Whoever finds no writer at work writes."""
+        done: asyncio.Future[AuditRecord] = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, done))
+        async with self._turn:
+            while not done.done() and self._waiting:
+                batch, self._waiting = self._waiting[:BATCH], self._waiting[BATCH:]
+                try:
+                    records = await self._append_retrying([i for i, _ in batch])
+                # Whatever stopped the batch (DatabaseUnavailable, a bug) is every caller's in it.
+                except Exception as exc:  # noqa: BLE001
+                    for _, waiter in batch:
+                        if not waiter.done():
+                            waiter.set_exception(exc)
+                    break
+                except BaseException:  # this writer was cancelled: the next one writes them
+                    self._waiting[:0] = batch
+                    raise
+                for (_, waiter), record in zip(batch, records, strict=True):
+                    if not waiter.done():  # its caller may have been cancelled meanwhile
+                        waiter.set_result(record)
+        return await done
+
+    async def _append_retrying(self, items: Sequence[Entry]) -> list[AuditRecord]:
         attempt = 1
         while True:
             try:
-                return await self._append_once(item)
+                return await self._append_once(items)
             except (SQLAlchemyError, OSError) as exc:
                 wait = APPEND_RETRIES.backoff(attempt)
                 self._log.warning(
@@ -178,24 +205,31 @@ class AuditStore:
                 attempt += 1
                 await asyncio.sleep(wait)
 
-    async def _append_once(self, item: Entry) -> AuditRecord:
+    async def _append_once(self, items: Sequence[Entry]) -> list[AuditRecord]:
         async with write_transaction(self._engine) as connection:
             head = await self._head(connection, lock=True)
             if head is None:
                 raise DatabaseUnavailable(f"the audit trail in {self.database} has no head row")
-            record = seal(
-                item,
-                seq=head.seq + 1,
-                time_us=int(self._clock() * 1_000_000),
-                prev_hash=head.hash,
+            records: list[AuditRecord] = []
+            seq, prev_hash = head.seq, head.hash
+            for item in items:
+                record = seal(
+                    item,
+                    seq=seq + 1,
+                    time_us=int(self._clock() * 1_000_000),
+                    prev_hash=prev_hash,
+                )
+                records.append(record)
+                seq, prev_hash = record.seq, record.hash
+            await connection.execute(
+                schema.records.insert(), [schema.row_of(record) for record in records]
             )
-            await connection.execute(schema.records.insert().values(schema.row_of(record)))
             await connection.execute(
                 update(schema.head)
                 .where(schema.head.c.id == schema.HEAD_ROW)
-                .values(seq=record.seq, hash=record.hash)
+                .values(seq=seq, hash=prev_hash)
             )
-        return record
+        return records
 
     # ------------------------------------------------------------------------- reading
 

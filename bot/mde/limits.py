@@ -201,11 +201,23 @@ class SlidingWindow:
             return self._span  # only a call in flight ending frees a place (release wakes us)
         return max(0.0, self._ends[first] - horizon)
 
+    def __len__(self) -> int:
+        """How many starts and ends it remembers (bounded by the span)."""
+        return len(self._starts) + len(self._ends)
+
     def record(self) -> None:
-        self._starts.append(self._clock())
+        self._remember(self._starts)
 
     def finish(self) -> None:
-        self._ends.append(self._clock())
+        self._remember(self._ends)
+
+    def _remember(self, times: deque[float]) -> None:
+        """Now, and only what is within the span: a window far from full is never asked how
+        long to wait, and must not keep every call it ever counted."""
+        now = self._clock()
+        while times and times[0] <= now - self._span:
+            times.popleft()
+        times.append(now)
 
 
 @dataclass
