@@ -67,7 +67,7 @@ unit: $(STAMP)
 run: $(STAMP)
 	$(BIN)/mde-bot serve
 
-## bench: benchmarks (about 8 min; ARGS=--quick for about 1 min); writes bench/results/
+## bench: benchmarks (about 17 min; ARGS=--quick for about 5 min); writes bench/results/
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
 	@# Section 9 (phone) draws the cards with headless Chromium; as root on Debian (CI), install it.
