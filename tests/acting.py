@@ -1,7 +1,7 @@
 """Driving response actions end to end, for the tests: a device card in an incident thread, its
 "Respond…" form, the request's message and its buttons, all over signed HTTP through the real
 Bolt app and the Slack stand-in, with the simulator behind (the same moves as
-`tests/test_actions_flow.py`, shared here so that more test files can make them)."""
+one place for every test file that makes them)."""
 
 from __future__ import annotations
 
@@ -73,6 +73,8 @@ async def open_form(stack: Stack, posted: dict[str, Any], user: str = ASKER) -> 
     )
     await slack.action(stack.url, payload)
     await slack.wait_for(lambda: len(slack.calls("views.update")) > before)
+    [opened] = slack.calls("views.open")[-1:]
+    assert opened["trigger_id"]
     return dict(slack.calls("views.update")[-1]["view"])
 
 
@@ -111,6 +113,12 @@ async def submit(
 def request_posts(slack: SlackStandIn) -> list[dict[str, Any]]:
     """The requests' messages the bot posted (their footer names the request)."""
     return [p for p in slack.calls("chat.postMessage") if _REQUEST.search(json.dumps(p))]
+
+
+def latest(slack: SlackStandIn) -> dict[str, Any]:
+    """The last request's message as it stands: its last update, or the post itself."""
+    updates = slack.calls("chat.update")
+    return checked(updates[-1] if updates else request_posts(slack)[-1])
 
 
 def request_id(message: dict[str, Any]) -> str:

@@ -13,8 +13,7 @@ from bot.audit.records import AuditKind, AuditRecord
 from bot.demo.simulator import Fault, Simulator
 from bot.demo.standin import SlackStandIn
 from bot.slack.buttons import ActionId
-from tests.conftest import Stack
-from tests.test_actions_flow import (
+from tests.acting import (
     ASKER,
     OUTSIDER,
     acting_stack,
@@ -25,6 +24,7 @@ from tests.test_actions_flow import (
     submit,
     values,
 )
+from tests.conftest import Stack
 
 
 @pytest.fixture
@@ -48,7 +48,9 @@ async def waiting_request(stack: Stack) -> dict[str, object]:
 
 async def test_a_self_approval_is_audited_as_a_refusal(stack: Stack) -> None:
     slack = stack.slack
-    token = await click(stack, await waiting_request(stack), ActionId.APPROVE, ASKER)
+    token = await click(
+        stack, await waiting_request(stack), ActionId.APPROVE, ASKER, as_posted=True
+    )
     await slack.wait_for(lambda: any(p.method == token for p in slack.posts))
 
     assert stack.simulator.actions == []
@@ -60,7 +62,9 @@ async def test_an_approval_by_someone_not_a_responder_is_audited_as_a_refusal(
     stack: Stack,
 ) -> None:
     slack = stack.slack
-    token = await click(stack, await waiting_request(stack), ActionId.APPROVE, OUTSIDER)
+    token = await click(
+        stack, await waiting_request(stack), ActionId.APPROVE, OUTSIDER, as_posted=True
+    )
     await slack.wait_for(lambda: any(p.method == token for p in slack.posts))
 
     assert stack.simulator.actions == []
@@ -80,7 +84,7 @@ async def test_an_unconfirmed_isolation_whose_lookup_fails_is_not_recorded_as_fa
         Fault(500, endpoint="isolate", applied=True),
         *[Fault(503, endpoint="machine_actions") for _ in range(4)],  # GETs are tried 4 times
     )
-    await click(stack, waiting, ActionId.APPROVE, "U0SECOND")
+    await click(stack, waiting, ActionId.APPROVE, "U0SECOND", as_posted=True)
 
     async def submitted() -> list[AuditRecord]:
         return [r for r in await records(stack) if r.kind == AuditKind.ACTION_SUBMITTED]

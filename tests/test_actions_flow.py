@@ -4,9 +4,7 @@ that tells the whole story. Signed HTTP in, real Bolt routing, the simulator beh
 
 from __future__ import annotations
 
-import contextlib
 import json
-import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,119 +12,31 @@ import pytest
 
 from bot.audit.records import AuditKind
 from bot.demo.simulator import Simulator
-from bot.demo.simulator.data import DEMO_IP, DEMO_MACHINE_ID
+from bot.demo.simulator.data import DEMO_MACHINE_ID
 from bot.demo.standin import SlackStandIn
-from bot.settings import BotSettings
 from bot.slack.buttons import ActionId
+from tests.acting import (
+    ASKER,
+    COMMENT,
+    OUTSIDER,
+    SECOND,
+    acting_stack,
+    card,
+    click,
+    latest,
+    open_form,
+    request_posts,
+    submit,
+    values,
+)
 from tests.conftest import Stack, bot_settings, open_stack
 from tests.slack_helpers import checked, control, shown
-
-ASKER, SECOND, OUTSIDER = "U0RESPONDER", "U0SECOND", "U0OUTSIDER"
-CHANNEL = "C0INCIDENT"
-COMMENT = "Requested by @responder in #incident: credential dumping on a Tier0 host"
-
-
-def acting(**overrides: object) -> BotSettings:
-    settings: dict[str, object] = {
-        "actions": "on",
-        "responders": f"{ASKER},{SECOND}",
-        "action_poll_seconds": 0.05,
-    }
-    settings.update(overrides)
-    return bot_settings(**settings)
-
-
-@contextlib.asynccontextmanager
-async def acting_stack(
-    simulator: Simulator, slack: SlackStandIn, **overrides: object
-) -> AsyncIterator[Stack]:
-    simulator.knobs.action_pickup = 0.1  # MDE's lifecycle, quick: Pending → InProgress → done
-    simulator.knobs.action_run = 0.2
-    async with open_stack(simulator, slack, acting(**overrides)) as stack:
-        yield stack
 
 
 @pytest.fixture
 async def stack(simulator: Simulator, slack: SlackStandIn) -> AsyncIterator[Stack]:
     async with acting_stack(simulator, slack) as running:
         yield running
-
-
-async def card(stack: Stack, ts: str = "1796100000.000100") -> dict[str, Any]:
-    """The card a paste of the demo IP gets in its thread."""
-    slack = stack.slack
-    await slack.message(stack.url, f"seen {DEMO_IP}", ts=ts)
-    await slack.wait_for(lambda: any(p["thread_ts"] == ts for p in slack.calls("chat.postMessage")))
-    return checked(next(p for p in slack.calls("chat.postMessage") if p["thread_ts"] == ts))
-
-
-async def open_form(stack: Stack, posted: dict[str, Any], user: str = ASKER) -> dict[str, Any]:
-    """Tap the card's ⋯ → "Respond…"; the form as the bot filled it in."""
-    slack = stack.slack
-    menu, respond = control(posted["blocks"], ActionId.RESPOND)
-    before = len(slack.calls("views.update"))
-    payload = slack.click_payload(
-        menu,
-        message_ts="1796100000.000200",
-        response_url=slack.response_url(),
-        user=user,
-        option=respond,
-        message={"thread_ts": posted["thread_ts"], "text": posted["text"]},
-    )
-    await slack.action(stack.url, payload)
-    await slack.wait_for(lambda: len(slack.calls("views.update")) > before)
-    [opened] = slack.calls("views.open")[-1:]
-    assert opened["trigger_id"]
-    return dict(slack.calls("views.update")[-1]["view"])
-
-
-def values(choice: str, comment: str = COMMENT, tag: str = "") -> dict[str, Any]:
-    state: dict[str, Any] = {
-        "choice": {"choice": {"type": "radio_buttons", "selected_option": {"value": choice}}},
-        "comment": {"comment": {"type": "plain_text_input", "value": comment}},
-    }
-    if tag:
-        state["tag"] = {"tag": {"type": "plain_text_input", "value": tag}}
-    return state
-
-
-async def submit(
-    stack: Stack, view: dict[str, Any], state: dict[str, Any], *, view_id: str = "V0FORM0001"
-) -> tuple[int, str]:
-    payload = stack.slack.submission_payload(view, state, view_id=view_id)
-    reply = await stack.slack.action(stack.url, payload)
-    return reply.status, reply.body
-
-
-def request_posts(slack: SlackStandIn) -> list[dict[str, Any]]:
-    """The requests' messages the bot posted (their footer names the request)."""
-    return [
-        p
-        for p in slack.calls("chat.postMessage")
-        if re.search(r"request [0-9a-f]{16}", json.dumps(p))
-    ]
-
-
-async def click(stack: Stack, message: dict[str, Any], action_id: str, user: str) -> str:
-    """Click a request message's button; the response_url token of the click."""
-    slack = stack.slack
-    button, _ = control(message["blocks"], action_id)
-    response_url = slack.response_url()
-    payload = slack.click_payload(
-        button,
-        message_ts="1796100000.000300",
-        response_url=response_url,
-        user=user,
-        message={"thread_ts": message.get("thread_ts"), "text": message["text"]},
-    )
-    await slack.action(stack.url, payload)
-    return response_url.rsplit("/", 1)[-1]
-
-
-def latest(slack: SlackStandIn) -> dict[str, Any]:
-    """The request's message as it stands: its last update, or the post itself."""
-    updates = slack.calls("chat.update")
-    return checked(updates[-1] if updates else request_posts(slack)[-1])
 
 
 async def story(stack: Stack) -> list[str]:
@@ -155,7 +65,7 @@ async def test_isolate_a_tier0_device_with_a_second_responders_approval(stack: S
     assert "Waiting for a second responder's approval" in shown(checked(waiting))
     assert sim.actions == []  # nothing sent before the approval
 
-    await click(stack, waiting, ActionId.APPROVE, SECOND)
+    await click(stack, waiting, ActionId.APPROVE, SECOND, as_posted=True)
     await slack.wait_for(lambda: "Succeeded" in shown(latest(slack)), within=10)
 
     [action] = sim.actions
@@ -186,7 +96,7 @@ async def test_the_requester_cannot_approve_their_own_request(stack: Stack) -> N
     await submit(stack, form, values("isolate_full"))
     await slack.wait_for(lambda: bool(request_posts(slack)))
 
-    token = await click(stack, request_posts(slack)[0], ActionId.APPROVE, ASKER)
+    token = await click(stack, request_posts(slack)[0], ActionId.APPROVE, ASKER, as_posted=True)
     await slack.wait_for(lambda: any(p.method == token for p in slack.posts))
 
     [note] = [p.payload for p in slack.posts if p.method == token]
@@ -203,7 +113,7 @@ async def test_double_clicks_and_a_second_submission_make_one_mde_request(stack:
     waiting = request_posts(slack)[0]
 
     for _ in range(3):
-        await click(stack, waiting, ActionId.APPROVE, SECOND)
+        await click(stack, waiting, ActionId.APPROVE, SECOND, as_posted=True)
     await slack.wait_for(lambda: "Succeeded" in shown(latest(slack)), within=10)
 
     assert len(request_posts(slack)) == 1

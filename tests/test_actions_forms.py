@@ -19,10 +19,10 @@ from bot.demo.simulator import Simulator
 from bot.demo.simulator.data import DEMO_IP, DEMO_SHA256
 from bot.demo.standin import SlackStandIn
 from bot.slack.buttons import ActionId
+from tests.acting import ASKER, SECOND, acting_stack, click, latest, request_posts
 from tests.conftest import Stack
 from tests.ocsf_validation import ocsf_errors
 from tests.slack_helpers import checked, control, shown
-from tests.test_actions_flow import ASKER, SECOND, acting_stack, click, latest, request_posts
 
 PAYLOAD_DOMAIN = "payroll-sync-update.com"
 COMMENT = "Requested by @responder in #incident: the stage-2 payload of INC-1042"
@@ -139,7 +139,7 @@ async def test_block_a_pasted_url_with_a_second_responders_approval(stack: Stack
     held = simulator.tenant("contoso").indicators
     assert all(row["indicatorValue"] != url for row in held)  # nothing before the approval
 
-    await click(stack, waiting, "mde_action_approve", SECOND)
+    await click(stack, waiting, "mde_action_approve", SECOND, as_posted=True)
     assert "Succeeded" in shown(await ended(stack))
     [row] = [r for r in simulator.tenant("contoso").indicators if r["indicatorValue"] == url]
     assert row["action"] == "Block"
@@ -199,7 +199,7 @@ async def test_quarantine_a_file_on_a_device_that_saw_it(stack: Stack) -> None:
     assert await submit(stack, view, state, "V0QUAR0001") == (200, "")
     await slack.wait_for(lambda: len(request_posts(slack)) == 1)
     if "Waiting for a second responder" in shown(latest(slack)):  # a Tier0 device or a server
-        await click(stack, latest(slack), "mde_action_approve", SECOND)
+        await click(stack, latest(slack), "mde_action_approve", SECOND, as_posted=True)
     assert "Succeeded" in shown(await ended(stack))
     [action] = [a for a in simulator.actions if a.type == "StopAndQuarantineFile"]
     assert len(str(action.body["Sha1"])) == 40

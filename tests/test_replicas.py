@@ -24,9 +24,7 @@ from bot.slack.buttons import ActionId
 from bot.slack.handover import keep_resuming
 from bot.slack.services import Services
 from bot.state.settings import StateSettings
-from tests.conftest import Stack, bot_settings, open_stack, redis_state
-from tests.slack_helpers import posts, shown
-from tests.test_actions_flow import (
+from tests.acting import (
     SECOND,
     acting,
     card,
@@ -36,7 +34,9 @@ from tests.test_actions_flow import (
     submit,
     values,
 )
-from tests.test_actions_flow import click as approve
+from tests.acting import click as approve
+from tests.conftest import Stack, bot_settings, open_stack, redis_state
+from tests.slack_helpers import posts, shown
 from tests.test_slack_actions import alert_titles, answer_to, click, command_card
 from tests.test_slack_enrichment import message_event, replies
 
@@ -125,7 +125,9 @@ async def test_an_action_asked_on_one_replica_and_approved_on_the_other_is_sent_
         await slack.wait_for(lambda: bool(request_posts(slack)))
         [waiting] = request_posts(slack)
 
-        await asyncio.gather(*(approve(r, waiting, ActionId.APPROVE, SECOND) for r in (a, b, a, b)))
+        await asyncio.gather(
+            *(approve(r, waiting, ActionId.APPROVE, SECOND, as_posted=True) for r in (a, b, a, b))
+        )
         await slack.wait_for(lambda: "Succeeded" in shown(latest(slack)), within=10)
 
     [action] = simulator.actions
