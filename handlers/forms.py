@@ -283,12 +283,12 @@ async def email_of(client: AsyncWebClient, user: str | None) -> str | None:
     return str(email) if email else None
 
 
-async def _blocking_tenants(services: Services, report: Report) -> list[str]:
-    """The tenants the lookup asked whose app may submit custom indicators."""
+async def _tenants_allowing(services: Services, report: Report, kind: ActionKind) -> list[str]:
+    """The tenants the lookup asked whose app's roles allow `kind`."""
     return [
         c.alias
         for c in report.connectors
-        if c.searched and ActionKind.BLOCK in await allowed_in(services, c.alias)
+        if c.searched and kind in await allowed_in(services, c.alias)
     ]
 
 
@@ -316,7 +316,7 @@ async def open_block(
         values = blockable(report)
         if not values:
             raise InputError("nothing in this lookup is a value MDE can block")
-        tenants = await _blocking_tenants(services, report)
+        tenants = await _tenants_allowing(services, report, ActionKind.BLOCK)
         if not tenants:
             raise InputError(
                 "the app's roles allow custom indicators in none of these tenants",
@@ -350,18 +350,16 @@ async def open_quarantine(
     async def fill() -> dict[str, Any]:
         await _may(services, body, client, ActionKind.QUARANTINE)
         report = await services.recall(ref.r, channel=click_channel(body), user=clicker(body))
-        allowed = set()
-        for connector in report.connectors:
-            if ActionKind.QUARANTINE in await allowed_in(services, connector.alias):
-                allowed.add(connector.alias)
-        targets = [t for t in quarantine_targets(report) if t.tenant in allowed]
+        allowed = set(await _tenants_allowing(services, report, ActionKind.QUARANTINE))
+        # Each option's value is its place among all the lookup's targets, as read back.
+        numbered = [(n, t) for n, t in enumerate(quarantine_targets(report)) if t.tenant in allowed]
+        targets = [t for _, t in numbered]
         if not targets:
             raise InputError("no file of this lookup was seen on a device the app may act on")
         several = len({t.tenant for t in targets}) > 1
         picks = [
             Pick(str(n), f"{t.file} on {t.device}" + (f" ({t.tenant})" if several else ""))
-            for n, t in enumerate(quarantine_targets(report))
-            if t.tenant in allowed
+            for n, t in numbered
         ]
         devices = _devices(report)
         needing = [

@@ -91,8 +91,12 @@ async def _submitted(
     except InputError as exc:  # e.g. the lookup behind the form expired, or is not this channel's
         submission = Submission("", "", errors={COMMENT: f"{exc.message}: {exc.hint}".strip(": ")})
     errors = submission.errors
-    who = await asker(services.access, services.actions.policy, client, body)
-    if not errors and (refused := await _refusal(services, body, client, context, submission, who)):
+    who: Asker | None = None
+    if not errors:
+        who = await asker(services.access, services.actions.policy, client, body)
+    if who is not None and (
+        refused := await _refusal(services, body, client, context, submission, who)
+    ):
         at, words, reason = refused
         errors[at] = words
         services.inflight.spawn(
@@ -105,7 +109,7 @@ async def _submitted(
                 subject=submission.subject,
             )
         )
-    if errors or submission.build is None:
+    if errors or who is None or submission.build is None:
         await ack(response_action="errors", errors=errors)
         return
     await ack()

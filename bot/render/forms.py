@@ -14,7 +14,6 @@ is its action id too, so `form_values` reads a submission back by the ids below.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +30,7 @@ from bot.slack.buttons import (
     TRIAGE_VIEW,
     FormContext,
     ReportForm,
+    encode,
 )
 from bot.slack.mrkdwn import ago, escape
 
@@ -151,10 +151,6 @@ def _modal(
     }
 
 
-def _metadata(form: FormContext | ReportForm) -> str:
-    return json.dumps(form.model_dump(), separators=(",", ":"))
-
-
 def _device_head(
     device: ocsf.Device, tenant: str, now: int | None, containment: Sequence[str]
 ) -> Block:
@@ -218,7 +214,7 @@ def respond_view(
         blocks.append(_input(TAG, "Tag (to add or remove)", tag, optional=True))
     blocks.append(_comment(comment))
     title = f"Respond on {device_label(device)}"
-    return _modal(RESPOND_VIEW, title, blocks, _metadata(form), notes)
+    return _modal(RESPOND_VIEW, title, blocks, encode(form), notes)
 
 
 def triage_view(
@@ -251,7 +247,7 @@ def triage_view(
         assign = {"type": "checkboxes", "options": me}
         blocks.append(_input(ASSIGN, "Owner", assign, optional=True))
     blocks.append(_comment(comment))
-    return _modal(TRIAGE_VIEW, f"Triage on {device_label(device)}", blocks, _metadata(form), notes)
+    return _modal(TRIAGE_VIEW, f"Triage on {device_label(device)}", blocks, encode(form), notes)
 
 
 def block_view(
@@ -282,7 +278,7 @@ def block_view(
         _text(TITLE, "Title", title, limit=100, multiline=False),
         _comment(comment),
     ]
-    return _modal(BLOCK_VIEW, "Block in MDE", blocks, _metadata(form), notes)
+    return _modal(BLOCK_VIEW, "Block in MDE", blocks, encode(form), notes)
 
 
 def quarantine_view(
@@ -302,7 +298,7 @@ def quarantine_view(
     ]
     if more:
         notes = [*notes, f"{more} more devices saw it: act on them in Defender."]
-    return _modal(QUARANTINE_VIEW, "Stop and quarantine", blocks, _metadata(form), notes)
+    return _modal(QUARANTINE_VIEW, "Stop and quarantine", blocks, encode(form), notes)
 
 
 # ---------------------------------------------------------------------- answers
